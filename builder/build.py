@@ -1,0 +1,175 @@
+"""The pipeline: files → load → validate → render → package, with the state file beside the cards."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ContentError, UsageError
+from .load import load_file
+from .model import Note, Problem, Tree
+from .notetypes import NOTETYPES
+from .package import Row, write_apkg
+from .render import MediaStore, render_item
+from .state import FILENAME, Entry, State, dumps, read_state, write_atomic
+from .validate import validate_tree
+
+SOURCES = "sources.yaml"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Compiled:
+    """A cards tree compiled in memory: its items, rendered notes and findings."""
+
+    tree: Tree
+    notes: tuple[Note, ...]
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Summary:
+    """What a build wrote and how it differs from the last one."""
+
+    output: Path
+    size: int
+    notes: int
+    cards: int
+    new: tuple[str, ...]
+    changed: tuple[str, ...]
+    unchanged: int
+    removed: tuple[tuple[str, str], ...]
+    moved: tuple[tuple[str, str, str], ...]
+    rekinded: tuple[tuple[str, str, str], ...]
+    warnings: tuple[Problem, ...] = ()
+
+
+def shown(cards_dir: Path, path: Path) -> str:
+    """A path as the user should see it: under the cards folder as they named it."""
+    return (cards_dir / path.relative_to(cards_dir)).as_posix()
+
+
+def deck_files(cards_dir: Path) -> list[Path]:
+    """Every deck file under the folder, in a stable order, skipping hidden folders."""
+    if not cards_dir.is_dir():
+        raise UsageError(f"cards folder '{cards_dir}' not found")
+    found = [
+        path for pattern in ("*.yaml", "*.yml") for path in cards_dir.rglob(pattern)
+        if path.is_file() and path != cards_dir / SOURCES
+        and not any(part.startswith(".") for part in path.relative_to(cards_dir).parts)
+    ]
+    return sorted(found, key=lambda p: p.relative_to(cards_dir).as_posix())
+
+
+def compile_tree(cards_dir: Path) -> Compiled:
+    """Load, validate and render a whole tree, collecting every problem on the way."""
+    problems: list[Problem] = []
+    files = deck_files(cards_dir)
+    if not files:
+        raise UsageError(f"no deck files (*.yaml) in '{cards_dir}'")
+    sources_path = cards_dir / SOURCES
+    sources_doc = None
+    if sources_path.is_file():
+        sources_doc, found = load_file(sources_path, shown=shown(cards_dir, sources_path))
+        problems += found
+    else:
+        problems.append(Problem(path=shown(cards_dir, sources_path), line=1, message=(
+            "missing bibliography: create sources.yaml mapping source keys to citations")))
+    decks = []
+    for path in files:
+        doc, found = load_file(path, shown=shown(cards_dir, path))
+        problems += found
+        if doc is not None:
+            decks.append(doc)
+    tree = validate_tree(root=cards_dir, sources_doc=sources_doc, decks=decks, problems=problems,
+                         check_sources=sources_doc is not None)
+    media = MediaStore(cards_dir)
+    notes = tuple(render_item(item, sources=tree.sources, media=media, problems=problems) for item in tree.items)
+    return Compiled(tree=tree, notes=notes, problems=tuple(problems))
+
+
+def check(*, cards_dir: Path) -> Compiled:
+    """Every validation of `build`, writing nothing; raises ContentError on errors."""
+    compiled = compile_tree(cards_dir)
+    errors = [p for p in compiled.problems if p.is_error]
+    if errors:
+        raise ContentError(errors)
+    return compiled
+
+
+def now() -> int:
+    """The build time in seconds: SOURCE_DATE_EPOCH when set, for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        if not epoch.isdigit():
+            raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds, not '{epoch}'")
+        return int(epoch)
+    return int(time.time())
+
+
+def default_output(notes: tuple[Note, ...]) -> Path:
+    """`dist/<top-level deck>.apkg`, when the tree has exactly one top-level deck."""
+    roots = sorted({note.deck.split("::")[0] for note in notes})
+    if len(roots) != 1:
+        raise UsageError(f"the decks have several top-level names ({', '.join(roots)}); choose a file with -o")
+    return Path("dist") / (re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", roots[0]).strip(". ") + ".apkg")
+
+
+def build(*, cards_dir: Path, output: Path | None = None) -> Summary:
+    """Compile the tree into an .apkg and update the state file; nothing is written on errors."""
+    compiled = check(cards_dir=cards_dir)
+    state_shown = shown(cards_dir, cards_dir / FILENAME)
+    state, problems = read_state(cards_dir, shown=state_shown)
+    if problems:
+        raise ContentError(problems)
+    output = output or default_output(compiled.notes)
+    stamp = now()
+    rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)
+    size = write_apkg(rows=rows, notetype_mods={k: m for k, (_, m) in new_state.notetypes.items()}, output=output)
+    text = dumps(new_state)
+    if text != dumps(state) or not (cards_dir / FILENAME).exists():
+        write_atomic(cards_dir / FILENAME, text.encode())
+    warnings = tuple(p for p in compiled.problems if not p.is_error)
+    return Summary(output=output, size=size, warnings=warnings, **summary)
+
+
+def plan(notes: tuple[Note, ...], *, state: State, stamp: int) -> tuple[list[Row], State, dict]:
+    """Give each note its id and mod: unchanged notes keep theirs, so re-imports leave them alone."""
+    next_nid = max([stamp * 1000] + [e.nid + 1 for e in state.items.values()])
+    rows, items = [], {}
+    new, changed, moved, rekinded = [], [], [], []
+    for note in notes:
+        prev = state.items.get(note.id)
+        if prev is None:
+            nid, mod = next_nid, stamp
+            next_nid += 1
+            new.append(note.id)
+        elif prev.digest == note.digest:
+            nid, mod = prev.nid, prev.mod
+        else:
+            nid, mod = prev.nid, max(stamp, prev.mod + 1)
+            changed.append(note.id)
+        if prev is not None and prev.deck != note.deck:
+            moved.append((note.id, prev.deck, note.deck))
+        if prev is not None and prev.kind != note.kind:
+            rekinded.append((note.id, prev.kind, note.kind))
+        rows.append(Row(note=note, nid=nid, mod=mod))
+        items[note.id] = Entry(digest=note.digest, mod=mod, deck=note.deck, nid=nid, kind=note.kind)
+    notetypes = {}
+    for kind, notetype in NOTETYPES.items():
+        digest, mod = state.notetypes.get(kind, ("", 0))
+        notetypes[kind] = (notetype.digest, mod if digest == notetype.digest else max(stamp, mod + 1))
+    removed = tuple((key, e.deck) for key, e in sorted(state.items.items()) if key not in items)
+    summary = dict(
+        notes=len(rows),
+        cards=sum(len(row.note.ords) for row in rows),
+        new=tuple(new),
+        changed=tuple(changed),
+        unchanged=len(rows) - len(new) - len(changed),
+        removed=removed,
+        moved=tuple(moved),
+        rekinded=tuple(rekinded),
+    )
+    return rows, State(items=items, notetypes=notetypes), summary

@@ -1,0 +1,108 @@
+"""The data that flows through the pipeline: problems, sources, items, notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """One finding about the input, printed as `path:line: message`."""
+
+    path: str
+    line: int
+    message: str
+    severity: str = "error"
+    rule: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        """Whether this finding stops a build."""
+        return self.severity == "error"
+
+    def sort_key(self) -> tuple[str, int, str]:
+        """Order findings by file, then line."""
+        return (self.path, self.line, self.message)
+
+    def __str__(self) -> str:
+        if self.is_error:
+            return f"{self.path}:{self.line}: {self.message}"
+        return f"{self.path}:{self.line}: warning [{self.rule}] {self.message}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """One bibliography entry of `sources.yaml`."""
+
+    key: str
+    title: str
+    author: tuple[str, ...] = ()
+    publisher: str | None = None
+    date: str | None = None
+    url: str | None = None
+    text: Path | None = None
+    path: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Item:
+    """One validated card item: a question/answer pair or a cloze."""
+
+    id: str
+    deck: str
+    sources: tuple[str, ...]
+    question: str | None = None
+    answer: str | None = None
+    cloze: str | None = None
+    quote: str | None = None
+    extra: str | None = None
+    tags: tuple[str, ...] = ()
+    reverse: bool = False
+    allow: tuple[str, ...] = ()
+    path: str = ""
+    line: int = 0
+    lines: tuple[tuple[str, int], ...] = ()
+    folder: Path = field(default_factory=Path)
+
+    @property
+    def kind(self) -> str:
+        """`cloze` or `qa`."""
+        return "cloze" if self.cloze is not None else "qa"
+
+    def line_of(self, key: str) -> int:
+        """The line of one of the item's keys, or of the item itself."""
+        return dict(self.lines).get(key, self.line)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tree:
+    """A validated cards tree: its bibliography and its items in file order."""
+
+    root: Path
+    sources: dict[str, Source]
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Media:
+    """A media file to package, under its content-hashed name."""
+
+    name: str
+    path: Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Note:
+    """One rendered note, ready to package."""
+
+    id: str
+    guid: str
+    kind: str
+    deck: str
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    ords: tuple[int, ...]
+    media: tuple[Media, ...] = ()
+    digest: str = ""

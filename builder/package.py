@@ -1,0 +1,108 @@
+"""Write notes into a deterministic, deflated .apkg."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import unescape
+from pathlib import Path
+
+import genanki
+
+from .model import Media, Note
+from .notetypes import NOTETYPES
+
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_TAGS = re.compile(r"<[^>]*>")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Row:
+    """A note with the ids and time the build gave it."""
+
+    note: Note
+    nid: int
+    mod: int
+
+
+def deck_id(name: str) -> int:
+    """A deck's id, derived from its full name (Anki matches decks by name on import)."""
+    return int.from_bytes(hashlib.sha256(f"deckbuild-deck:{name}".encode()).digest()[:6], "big") + 1
+
+
+def _plain(field: str) -> str:
+    """A field without HTML, as Anki keeps it for sorting and duplicate checks."""
+    return unescape(_TAGS.sub("", field)).strip()
+
+
+def write_apkg(*, rows: Sequence[Row], notetype_mods: dict[str, int], output: Path) -> int:
+    """Write the package to a temporary file beside `output`, then replace it; return its size."""
+    decks = sorted({part for row in rows for part in _ancestors(row.note.deck)})
+    deck_json = {str(deck_id(name)): genanki.Deck(deck_id(name), name).to_json() for name in decks}
+    home = deck_id(decks[0]) if decks else 1
+    models = {str(t.id): t.to_json(mod=notetype_mods[t.kind], deck_id=home) for t in NOTETYPES.values()}
+    media = sorted({m.name: m for row in rows for m in row.note.media}.values(), key=lambda m: m.name)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".deckbuild-", dir=output.parent) as work:
+        db = Path(work) / "collection.anki2"
+        _write_collection(db, rows=rows, models=models, decks=deck_json)
+        temp = Path(work) / "out.apkg"
+        _write_zip(temp, db=db, media=media)
+        size = temp.stat().st_size
+        temp.replace(output)
+    return size
+
+
+def _ancestors(name: str) -> list[str]:
+    """A deck and all its parents: `A::B` gives `A` and `A::B`."""
+    parts = name.split("::")
+    return ["::".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _write_collection(db: Path, *, rows: Sequence[Row], models: dict, decks: dict) -> None:
+    """The collection database: genanki's schema, then every note and card in one batch each."""
+    notes, cards = [], []
+    card_id = min((row.nid for row in rows), default=1)
+    for position, row in enumerate(rows, 1):
+        note, notetype = row.note, NOTETYPES[row.note.kind]
+        first = _plain(note.fields[0])
+        checksum = int(hashlib.sha1(first.encode()).hexdigest()[:8], 16)
+        notes.append((row.nid, note.guid, notetype.id, row.mod, -1, f" {' '.join(note.tags)} " if note.tags else "",
+                      "\x1f".join(note.fields), first, checksum, 0, ""))
+        did = deck_id(note.deck)
+        for ord_ in note.ords:
+            cards.append((card_id, row.nid, did, ord_, row.mod, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+            card_id += 1
+    mod = max((row.mod for row in rows), default=0) * 1000
+    conn = sqlite3.connect(db)
+    try:
+        conn.executescript(genanki.apkg_schema.APKG_SCHEMA)
+        conn.executescript(genanki.apkg_col.APKG_COL)
+        conn.execute("UPDATE col SET mod = ?, models = ?, decks = ?",
+                     (mod, json.dumps(models, sort_keys=True), json.dumps(decks, sort_keys=True)))
+        conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes)
+        conn.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def _write_zip(path: Path, *, db: Path, media: Sequence[Media]) -> None:
+    """The zip: deflated, with fixed entry times and a stable order."""
+    def add(out: zipfile.ZipFile, name: str, data: bytes) -> None:
+        info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        out.writestr(info, data, compresslevel=6)
+
+    with zipfile.ZipFile(path, "w") as out:
+        add(out, "collection.anki2", db.read_bytes())
+        add(out, "media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode())
+        for i, m in enumerate(media):
+            add(out, str(i), m.path.read_bytes())

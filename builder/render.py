@@ -1,0 +1,176 @@
+"""Turn validated items into notes: Markdown to safe HTML, citations, media."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote
+
+import nh3
+from markdown_it import MarkdownIt
+
+from .model import Item, Media, Note, Problem, Source
+from .notetypes import NOTETYPES
+from .validate import CLOZE
+
+_MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+# Text with none of these can't mean anything to Markdown or HTML, so it skips the parser.
+_SYNTAX = re.compile(r"[\\`*_\[\]<>&#!~|\n\r\t\x00\u00a0]|^[\s+=-]|^\d+[.)]|\s\Z")
+_MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_HOLD = re.compile("\ue000(\\d+)\ue001")
+_PARAGRAPH = re.compile(r"<p>((?:(?!</?p>).)*)</p>\n?\Z", re.DOTALL)
+
+TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2",
+    "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "mark", "ol", "p", "pre", "rp", "rt",
+    "ruby", "s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead",
+    "tr", "u", "ul",
+}
+ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align"},
+    "abbr": {"title"},
+}
+_BASE91 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
+
+
+def guid_for(item_id: str) -> str:
+    """The note's Anki GUID: a hash of its id alone, so text edits never duplicate it."""
+    number = int.from_bytes(hashlib.sha256(f"deckbuild:{item_id}".encode()).digest()[:8], "big")
+    digits = []
+    while number:
+        number, digit = divmod(number, len(_BASE91))
+        digits.append(_BASE91[digit])
+    return "".join(reversed(digits)) or _BASE91[0]
+
+
+class MediaStore:
+    """Finds images inside the cards folder and names them by content."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.named: dict[Path, Media] = {}
+
+    def add(self, src: str, *, folder: Path) -> Media | str:
+        """The Media for a local image path, or why it can't be used."""
+        path = (folder / unquote(src)).resolve()
+        if not path.is_relative_to(self.root):
+            return f"image '{src}' is outside the cards folder"
+        if path in self.named:
+            return self.named[path]
+        if not path.is_file():
+            return f"image '{src}' not found"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        media = Media(name=f"{path.stem}-{digest}{path.suffix.lower()}", path=path)
+        self.named[path] = media
+        return media
+
+
+def markdown(text: str, *, on_image: Callable[[str], str | None] | None = None) -> str:
+    """Markdown (with raw HTML) as sanitized HTML; MathJax delimiters pass through untouched."""
+    if not _SYNTAX.search(text):
+        return text
+    maths: list[str] = []
+
+    def hold(match: re.Match) -> str:
+        maths.append(match.group(0))
+        return f"\ue000{len(maths) - 1}\ue001"
+
+    source = _MATH.sub(hold, text) if "\\" in text else text
+    rendered = _MD.render(source)
+    single = _PARAGRAPH.fullmatch(rendered)
+    if single:
+        rendered = single.group(1)
+    clean = sanitize(rendered, on_image=on_image)
+    if maths:
+        clean = _HOLD.sub(lambda m: html.escape(maths[int(m.group(1))], quote=False), clean)
+    return clean.strip()
+
+
+def sanitize(fragment: str, *, on_image: Callable[[str], str | None] | None = None) -> str:
+    """HTML through an allowlist: no scripts, handlers, frames or javascript: URLs."""
+    def attribute(tag: str, name: str, value: str) -> str | None:
+        if tag == "img" and name == "src":
+            if re.match(r"https?://", value):
+                return value
+            if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:|/|\\", value) or on_image is None:
+                return None
+            return on_image(value)
+        return value
+
+    return nh3.clean(
+        fragment,
+        tags=TAGS,
+        attributes=ATTRIBUTES,
+        attribute_filter=attribute,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+
+
+def citation(source: Source) -> str:
+    """One bibliography entry as a line of HTML."""
+    parts = []
+    if source.author:
+        parts.append(html.escape(", ".join(source.author)))
+    if source.date:
+        parts.append(f"({html.escape(source.date)})")
+    head = " ".join(parts)
+    body = f"<i>{html.escape(source.title)}</i>."
+    if source.publisher:
+        body += f" {html.escape(source.publisher)}."
+    if source.url:
+        url = html.escape(source.url)
+        body += f' <a href="{url}">{url}</a>'
+    return f'<div class="citation">{head + ". " if head else ""}{body}</div>'
+
+
+def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
+                problems: list[Problem]) -> Note:
+    """One item as a note: its fields, tags, cards and media."""
+    used: dict[str, Media] = {}
+
+    def field(key: str) -> str:
+        text = getattr(item, key)
+        if not text:
+            return ""
+
+        def on_image(src: str) -> str | None:
+            found = media.add(src, folder=item.folder)
+            if isinstance(found, str):
+                problems.append(Problem(path=item.path, line=item.line_of(key), message=found))
+                return None
+            used[found.name] = found
+            return found.name
+
+        return markdown(text, on_image=on_image)
+
+    source = "".join(citation(sources[key]) for key in item.sources if key in sources)
+    quote = html.escape(item.quote.strip(), quote=False) if item.quote else ""
+    if item.kind == "cloze":
+        fields = (field("cloze"), field("extra"), "", source, quote, item.id)
+        ords = tuple(sorted({int(n) - 1 for n in CLOZE.findall(item.cloze or "")}))
+    else:
+        fields = (field("question"), field("answer"), field("extra"), "", source, quote,
+                  "y" if item.reverse else "", item.id)
+        ords = (0, 1) if item.reverse else (0,)
+    notetype = NOTETYPES[item.kind]
+    tags = tuple(sorted(item.tags))
+    digest = hashlib.sha256("\x1e".join((str(notetype.id), *fields, " ".join(tags))).encode()).hexdigest()[:16]
+    return Note(
+        id=item.id,
+        guid=guid_for(item.id),
+        kind=item.kind,
+        deck=item.deck,
+        fields=fields,
+        tags=tags,
+        ords=ords,
+        media=tuple(used[name] for name in sorted(used)),
+        digest=digest,
+    )

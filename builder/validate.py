@@ -1,0 +1,279 @@
+"""Check loaded YAML against the card format and turn it into a Tree."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .load import Document, Map, Seq
+from .model import Item, Problem, Source, Tree
+from .rules import RULES
+
+ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+SOURCE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+CLOZE = re.compile(r"\{\{c(\d+)::")
+DATE = re.compile(r"\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?\Z")
+TAG = re.compile(r"[^\s\"]+\Z")
+
+FILE_KEYS = ("deck", "tags", "cards")
+ITEM_KEYS = ("id", "question", "answer", "cloze", "source", "quote", "extra", "tags", "reverse", "allow")
+SOURCE_FIELDS = ("title", "author", "publisher", "date", "url", "text")
+TEXT_KEYS = ("question", "answer", "cloze", "quote", "extra")
+
+
+class _Report:
+    """Collects the problems of one file."""
+
+    def __init__(self, shown: str, problems: list[Problem]) -> None:
+        self.shown = shown
+        self.problems = problems
+
+    def __call__(self, line: int, message: str) -> None:
+        self.problems.append(Problem(path=self.shown, line=line, message=message))
+
+    def unknown_keys(self, data: Map, allowed: Iterable[str], what: str) -> None:
+        """Report each key not in `allowed`, suggesting the nearest one."""
+        allowed = tuple(allowed)
+        for key in data:
+            if key not in allowed:
+                self(data.lines[key], f"unknown key '{key}' in {what}{_suggest(key, allowed)}")
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    """`; did you mean 'x'?` for the closest choice, or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def validate_sources(doc: Document | None, problems: list[Problem]) -> dict[str, Source]:
+    """The bibliography, with a problem for each malformed entry."""
+    if doc is None:
+        return {}
+    report = _Report(doc.shown, problems)
+    data = doc.data
+    if not isinstance(data, Map):
+        report(getattr(data, "line", 1), "sources.yaml must map source keys to citations")
+        return {}
+    sources = {}
+    for key, entry in data.items():
+        line = data.lines[key]
+        if not SOURCE_KEY.match(key):
+            report(line, f"source key '{key}' may use letters, digits, '.', '_' and '-' only")
+            continue
+        if not isinstance(entry, Map):
+            report(line, f"source '{key}' must be a mapping with at least a title")
+            continue
+        report.unknown_keys(entry, SOURCE_FIELDS, f"source '{key}'")
+        sources[key] = _source(key, entry, line=line, doc=doc, report=report)
+    return sources
+
+
+def _source(key: str, entry: Map, *, line: int, doc: Document, report: _Report) -> Source:
+    """One citation, reporting wrong types and formats."""
+    def text(name: str) -> str | None:
+        value = entry.get(name)
+        if value is None:
+            return None
+        if not _text(value) or not value.strip():
+            report(entry.lines[name], f"'{name}' of source '{key}' must be text")
+            return None
+        return value.strip()
+
+    title = text("title")
+    if "title" not in entry:
+        report(line, f"source '{key}' has no title")
+    author = entry.get("author")
+    if isinstance(author, Seq) and all(_text(a) for a in author):
+        authors = tuple(author)
+    else:
+        authors = () if author is None else (text("author") or "",)
+    date = text("date")
+    if date is not None and not DATE.match(date):
+        report(entry.lines["date"], f"date of source '{key}' must be YYYY, YYYY-MM or YYYY-MM-DD")
+    url = text("url")
+    if url is not None and not re.match(r"https?://", url):
+        report(entry.lines["url"], f"url of source '{key}' must start with http:// or https://")
+    article = text("text")
+    return Source(
+        key=key,
+        title=title or "",
+        author=tuple(a for a in authors if a),
+        publisher=text("publisher"),
+        date=date,
+        url=url,
+        text=(doc.path.parent / article) if article else None,
+        path=doc.shown,
+        line=line,
+    )
+
+
+def validate_deck(doc: Document, *, sources: dict[str, Source] | None, problems: list[Problem]) -> list[Item]:
+    """The items of one deck file, with a problem for each thing wrong in it."""
+    report = _Report(doc.shown, problems)
+    data = doc.data
+    if not isinstance(data, Map):
+        report(getattr(data, "line", 1), "a deck file must be a mapping with 'deck' and 'cards'")
+        return []
+    report.unknown_keys(data, FILE_KEYS, "deck file")
+    deck = data.get("deck")
+    if "deck" not in data:
+        report(data.line, "missing 'deck' (the deck name, e.g. 'Biology::Cells')")
+    elif not _text(deck) or (msg := _deck_problem(deck)):
+        report(data.lines["deck"], msg if _text(deck) else "'deck' must be text")
+        deck = None
+    file_tags = _tags(data, report)
+    cards = data.get("cards")
+    if "cards" not in data:
+        report(data.line, "missing 'cards' (the list of items)")
+        return []
+    if not isinstance(cards, Seq):
+        report(data.lines["cards"], "'cards' must be a list of items")
+        return []
+    items = []
+    for entry, line in zip(cards, cards.lines):
+        item = _item(entry, line=line, deck=deck, file_tags=file_tags, sources=sources, doc=doc, report=report)
+        if item is not None:
+            items.append(item)
+    return items if deck else []
+
+
+def _deck_problem(name: str) -> str | None:
+    """Why a deck name is unusable, or None."""
+    parts = name.split("::")
+    if any(not part.strip() for part in parts):
+        return f"deck name '{name}' has an empty part; write 'Parent::Child'"
+    if any(part != part.strip() for part in parts):
+        return f"deck name '{name}' has spaces around '::'"
+    if '"' in name:
+        return f"deck name '{name}' may not contain '\"'"
+    return None
+
+
+def _tags(data: Map, report: _Report) -> tuple[str, ...]:
+    """The `tags` of a file or item, each checked."""
+    value = data.get("tags")
+    if value is None:
+        return ()
+    values = [value] if _text(value) else value
+    if not isinstance(values, list) or not all(_text(tag) for tag in values):
+        report(data.lines["tags"], "'tags' must be a list of words")
+        return ()
+    tags = []
+    for tag in values:
+        if not TAG.match(tag) or tag.startswith("::") or tag.endswith("::"):
+            report(data.lines["tags"], f"tag '{tag}' must be one word without spaces or quotes ('::' nests)")
+        else:
+            tags.append(tag)
+    return tuple(tags)
+
+
+def _item(entry: Any, *, line: int, deck: str | None, file_tags: tuple[str, ...],
+          sources: dict[str, Source] | None, doc: Document, report: _Report) -> Item | None:
+    """One item, or None when it is too broken to use."""
+    if not isinstance(entry, Map):
+        report(line, "each card must be a mapping with 'id', 'source' and 'question'/'answer' or 'cloze'")
+        return None
+    before = len(report.problems)
+    report.unknown_keys(entry, ITEM_KEYS, "card")
+    item_id = entry.get("id")
+    if "id" not in entry:
+        report(line, "card has no 'id'; run `deckbuild ids` to add one")
+    elif not _text(item_id) or not ID.match(item_id):
+        report(entry.lines["id"], f"id '{item_id}' must be lowercase letters, digits and single '-' between them")
+    for key in TEXT_KEYS:
+        if key in entry and (not _text(entry[key]) or not entry[key].strip()):
+            report(entry.lines[key], f"'{key}' must be non-empty text")
+    _shape(entry, line=line, report=report)
+    cited = _cited(entry, line=line, sources=sources, report=report)
+    reverse = entry.get("reverse", False)
+    if not isinstance(reverse, bool):
+        report(entry.lines["reverse"], "'reverse' must be true or false")
+    allow = entry.get("allow") or []
+    if not isinstance(allow, list) or not all(_text(rule) for rule in allow):
+        report(entry.lines["allow"], "'allow' must be a list of lint rule names")
+        allow = ()
+    for rule in allow:
+        if rule not in RULES:
+            report(entry.lines["allow"], f"unknown lint rule '{rule}'{_suggest(rule, RULES)}")
+    tags = _tags(entry, report)
+    if len(report.problems) > before or deck is None:
+        return None
+    return Item(
+        id=item_id,
+        deck=deck,
+        sources=cited,
+        question=entry.get("question"),
+        answer=entry.get("answer"),
+        cloze=entry.get("cloze"),
+        quote=entry.get("quote"),
+        extra=entry.get("extra"),
+        tags=tuple(dict.fromkeys(file_tags + tags)),
+        reverse=reverse,
+        allow=tuple(allow),
+        path=doc.shown,
+        line=line,
+        lines=tuple(entry.lines.items()),
+        folder=doc.path.parent,
+    )
+
+
+def _shape(entry: Map, *, line: int, report: _Report) -> None:
+    """Check that an item is exactly one of question/answer or cloze."""
+    if "cloze" in entry:
+        if "question" in entry or "answer" in entry:
+            report(entry.lines["cloze"], "card has both 'cloze' and 'question'/'answer'; use one or the other")
+        cloze = entry["cloze"]
+        numbers = [int(n) for n in CLOZE.findall(cloze)] if _text(cloze) else []
+        if _text(cloze) and not numbers:
+            report(entry.lines["cloze"], "cloze has no deletion; mark one like {{c1::answer}}")
+        if 0 in numbers:
+            report(entry.lines["cloze"], "cloze numbers start at c1")
+        if entry.get("reverse"):
+            report(entry.lines["reverse"], "'reverse' applies to question/answer cards, not clozes")
+        return
+    if "question" not in entry and "answer" not in entry:
+        report(line, "card needs 'question' and 'answer', or 'cloze'")
+    elif "answer" not in entry:
+        report(entry.lines["question"], "card has a 'question' but no 'answer'")
+    elif "question" not in entry:
+        report(entry.lines["answer"], "card has an 'answer' but no 'question'")
+
+
+def _cited(entry: Map, *, line: int, sources: dict[str, Source] | None, report: _Report) -> tuple[str, ...]:
+    """The source keys an item cites, each checked against the bibliography (None: it didn't load)."""
+    if "source" not in entry:
+        report(line, "card has no 'source'; cite a key of sources.yaml")
+        return ()
+    value = entry["source"]
+    keys = [value] if _text(value) else value
+    if not isinstance(keys, list) or not keys or not all(_text(key) for key in keys):
+        report(entry.lines["source"], "'source' must be a source key or a list of them")
+        return ()
+    for key in keys:
+        if sources is not None and key not in sources:
+            report(entry.lines["source"], f"unknown source '{key}'{_suggest(key, sources)}; add it to sources.yaml")
+    return tuple(dict.fromkeys(keys))
+
+
+def validate_tree(*, root: Path, sources_doc: Document | None, decks: list[Document],
+                  problems: list[Problem], check_sources: bool = True) -> Tree:
+    """Every deck file checked against the format and against each other."""
+    sources = validate_sources(sources_doc, problems)
+    known = sources if check_sources else None
+    items = [item for doc in decks for item in validate_deck(doc, sources=known, problems=problems)]
+    first: dict[str, Item] = {}
+    for item in items:
+        if item.id in first:
+            other = first[item.id]
+            problems.append(Problem(path=item.path, line=item.line_of("id"), message=(
+                f"duplicate id '{item.id}' (also at {other.path}:{other.line_of('id')})")))
+        else:
+            first[item.id] = item
+    return Tree(root=root, sources=sources, items=tuple(first.values()))
