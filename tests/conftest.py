@@ -1,0 +1,141 @@
+"""Fixtures: YAML trees written into tmp_path, a CLI runner, and a real Anki collection."""
+
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from builder.cli import cli
+
+SOURCES = """\
+dellwo-2022:
+  title: Microglia in Fibromyalgia and Chronic Fatigue Syndrome
+  author: Adrienne Dellwo
+  publisher: Verywell Health
+  date: 2022-08-03
+  url: https://www.verywellhealth.com/microglia-716140
+other-2020:
+  title: Another Article
+"""
+
+DECK = """\
+deck: Test::Basics
+tags: [sample]
+cards:
+  - id: microglia-first-line
+    question: What role do microglia play in the CNS immune system?
+    answer: They are its **first line of defense**.
+    source: dellwo-2022
+    quote: "they're the first line of defense"
+    tags: [immune]
+  - id: glia-means-glue
+    cloze: "The word 'glia' literally means {{c1::glue}}."
+    source: dellwo-2022
+"""
+
+
+@pytest.fixture
+def write_tree(tmp_path: Path) -> Callable[..., Path]:
+    """Write a cards tree: {relative path: YAML text}; sources.yaml is added unless given."""
+    def write(files: dict[str, str | bytes] | None = None, *, root: str = "cards",
+              sources: str | None = SOURCES) -> Path:
+        base = tmp_path / root
+        base.mkdir(parents=True, exist_ok=True)
+        files = {"deck.yaml": DECK} if files is None else files
+        if sources is not None and "sources.yaml" not in files:
+            files = {"sources.yaml": sources, **files}
+        for name, text in files.items():
+            path = base / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(text, bytes):
+                path.write_bytes(text)
+            else:
+                path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return base
+    return write
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """A Click runner for the deckbuild command."""
+    return CliRunner()
+
+
+@pytest.fixture
+def deckbuild(runner: CliRunner) -> Callable[..., object]:
+    """Run `deckbuild ARGS...` and return Click's result."""
+    def run(*args: object) -> object:
+        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return run
+
+
+def visible_text(fragment: str) -> str:
+    """What a person reads in rendered card HTML: tags dropped, entities decoded, spaces folded."""
+    fragment = re.sub(r"(?is)<(style|script)\b.*?</\1>", "", fragment)
+    fragment = re.sub(r"(?is)</?(?:div|p|br|hr|li|ul|ol|blockquote|tr|td|th|table|h[1-6])\b[^>]*>", " ", fragment)
+    fragment = re.sub(r"(?s)<[^>]*>", "", fragment)
+    return " ".join(html.unescape(fragment).split())
+
+
+class Anki:
+    """A fresh Anki collection from the real `anki` package, for importing what we build."""
+
+    def __init__(self, path: Path) -> None:
+        from anki.collection import Collection
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.col = Collection(str(path))
+
+    def import_apkg(self, apkg: Path, **options: object):
+        """Import with Anki's defaults (update notes and note types if newer); return the log."""
+        from anki.import_export_pb2 import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+        request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions(**options))
+        return self.col.import_anki_package(request).log
+
+    def reopen(self) -> None:
+        """Close and reopen, so note types are read back from disk rather than the cache."""
+        from anki.collection import Collection
+
+        self.col.close()
+        self.col = Collection(str(self.path))
+
+    def notes(self) -> dict[str, object]:
+        """Every note, keyed by its Id field."""
+        notes = [self.col.get_note(nid) for nid in self.col.find_notes("")]
+        return {note["Id"]: note for note in notes}
+
+    def cards(self) -> list[object]:
+        """Every card."""
+        return [self.col.get_card(cid) for cid in self.col.find_cards("")]
+
+    def answer(self, card_id: int, ease: int = 3) -> None:
+        """Review one card, as a person would, so it has history."""
+        card = self.col.get_card(card_id)
+        self.col.decks.select(card.did)
+        card.start_timer()
+        self.col.sched.answerCard(card, ease)
+
+    def close(self) -> None:
+        self.col.close()
+
+
+@pytest.fixture
+def anki(tmp_path: Path):
+    """A fresh, empty Anki collection."""
+    pytest.importorskip("anki")
+    collection = Anki(tmp_path / "anki" / "collection.anki2")
+    yield collection
+    collection.close()
+
+
+def log_counts(log) -> dict[str, int]:
+    """An import log as counts: new, updated, duplicate (unchanged), conflicting."""
+    return {name: len(getattr(log, name)) for name in ("new", "updated", "duplicate", "conflicting")}
