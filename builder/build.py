@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import ContentError, UsageError
+from .lint import lint
 from .load import load_file
 from .model import Note, Problem, Tree
 from .notetypes import NOTETYPES
@@ -43,7 +44,6 @@ class Summary:
     removed: tuple[tuple[str, str], ...]
     moved: tuple[tuple[str, str, str], ...]
     rekinded: tuple[tuple[str, str, str], ...]
-    warnings: tuple[Problem, ...] = ()
 
 
 def shown(cards_dir: Path, path: Path) -> str:
@@ -90,13 +90,20 @@ def compile_tree(cards_dir: Path) -> Compiled:
     return Compiled(tree=tree, notes=notes, problems=tuple(problems))
 
 
-def check(*, cards_dir: Path) -> Compiled:
-    """Every validation of `build`, writing nothing; raises ContentError on errors."""
+def compile_clean(cards_dir: Path) -> Compiled:
+    """A compiled tree with no errors; raises ContentError listing every one."""
     compiled = compile_tree(cards_dir)
     errors = [p for p in compiled.problems if p.is_error]
     if errors:
         raise ContentError(errors)
     return compiled
+
+
+def check(*, cards_dir: Path) -> Compiled:
+    """Every validation of `build` plus the card-quality lint, writing nothing; its problems are warnings."""
+    compiled = compile_clean(cards_dir)
+    warnings = sorted(lint(compiled.tree, compiled.notes), key=Problem.sort_key)
+    return replace(compiled, problems=tuple(warnings))
 
 
 def now() -> int:
@@ -119,7 +126,7 @@ def default_output(notes: tuple[Note, ...]) -> Path:
 
 def build(*, cards_dir: Path, output: Path | None = None) -> Summary:
     """Compile the tree into an .apkg and update the state file; nothing is written on errors."""
-    compiled = check(cards_dir=cards_dir)
+    compiled = compile_clean(cards_dir)
     state_shown = shown(cards_dir, cards_dir / FILENAME)
     state, problems = read_state(cards_dir, shown=state_shown)
     if problems:
@@ -131,8 +138,7 @@ def build(*, cards_dir: Path, output: Path | None = None) -> Summary:
     text = dumps(new_state)
     if text != dumps(state) or not (cards_dir / FILENAME).exists():
         write_atomic(cards_dir / FILENAME, text.encode())
-    warnings = tuple(p for p in compiled.problems if not p.is_error)
-    return Summary(output=output, size=size, warnings=warnings, **summary)
+    return Summary(output=output, size=size, **summary)
 
 
 def plan(notes: tuple[Note, ...], *, state: State, stamp: int) -> tuple[list[Row], State, dict]:

@@ -71,18 +71,20 @@ def build(cards_dir: Path, output: Path | None) -> None:
         summary = build_deck(cards_dir=cards_dir, output=output)
     except DeckbuildError as err:
         _fail(err)
-    for warning in summary.warnings:
-        click.echo(str(warning), err=True)
     for line in summary_lines(summary):
         click.echo(line)
 
 
 @cli.command()
 @CARDS
-def check(cards_dir: Path) -> None:
-    """Run every validation of `build` on CARDS_DIR and write nothing.
+@click.option("--strict", is_flag=True, help="Exit 1 when there are warnings, not only errors.")
+def check(cards_dir: Path, strict: bool) -> None:
+    """Validate CARDS_DIR like `build` and lint card quality; write nothing.
 
-    Example: deckbuild check cards
+    Warnings print as `path:line: warning [rule] message`; an item's
+    `allow: [rule]` silences a rule for it.
+
+    Example: deckbuild check cards --strict
     """
     try:
         compiled = check_deck(cards_dir=cards_dir)
@@ -90,4 +92,96 @@ def check(cards_dir: Path) -> None:
         _fail(err)
     for warning in compiled.problems:
         click.echo(str(warning), err=True)
-    click.echo(f"{len(compiled.notes)} notes OK.")
+    count = len(compiled.problems)
+    click.echo(f"{len(compiled.notes)} notes checked, {count} warning{'s' * (count != 1)}.")
+    if strict and count:
+        raise SystemExit(1)
+
+
+@cli.command()
+@CARDS
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("preview.html"),
+              show_default=True, help="Where to write the HTML page.")
+def preview(cards_dir: Path, output: Path) -> None:
+    """Write one self-contained HTML page showing every card's front and back.
+
+    Example: deckbuild preview cards -o preview.html
+    """
+    from .preview import write_preview
+
+    try:
+        count = write_preview(cards_dir=cards_dir, output=output)
+    except DeckbuildError as err:
+        _fail(err)
+    click.echo(f"{count} cards → {output}")
+
+
+@cli.command()
+@CARDS
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
+def watch(cards_dir: Path, output: Path | None) -> None:
+    """Rebuild CARDS_DIR on every save; a save with errors keeps the last good .apkg.
+
+    Example: deckbuild watch cards -o dist/biology.apkg
+    """
+    from .watch import watch as watch_tree
+
+    def report(outcome: Summary | DeckbuildError) -> None:
+        if isinstance(outcome, ContentError):
+            for problem in outcome.problems:
+                click.echo(str(problem), err=True)
+            click.echo("kept the last good build.", err=True)
+        elif isinstance(outcome, DeckbuildError):
+            click.echo(f"Error: {outcome}", err=True)
+        else:
+            for line in summary_lines(outcome):
+                click.echo(line)
+
+    click.echo(f"watching {cards_dir} (Ctrl-C stops)", err=True)
+    try:
+        watch_tree(cards_dir=cards_dir, output=output, on_build=report)
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command()
+@CARDS
+def ids(cards_dir: Path) -> None:
+    """Give every item without an `id` one derived from its question, editing files in place.
+
+    Only the new `id:` lines are inserted; everything else stays byte-identical.
+
+    Example: deckbuild ids cards
+    """
+    from .ids import assign_ids
+
+    try:
+        added = assign_ids(cards_dir=cards_dir)
+    except DeckbuildError as err:
+        _fail(err)
+    for place, new_id in added:
+        click.echo(f"{place}: id: {new_id}")
+    click.echo(f"{len(added)} id{'s' * (len(added) != 1)} added.")
+
+
+@cli.command()
+@CARDS
+@click.option("--collection", "collection", required=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The Anki collection to compare against (collection.anki2); it is never modified.")
+def diff(cards_dir: Path, collection: Path) -> None:
+    """Predict what importing the build into an Anki collection would do, without touching it.
+
+    Needs the optional `anki` package: pip install 'deckbuild[anki]'.
+
+    Example: deckbuild diff cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
+    """
+    from .diff import predict
+
+    try:
+        prediction = predict(cards_dir=cards_dir, collection=collection)
+    except DeckbuildError as err:
+        _fail(err)
+    for line in prediction.lines():
+        click.echo(line)

@@ -1,0 +1,122 @@
+"""Card-quality lint: SuperMemo's minimum-information rules, plus quote verification."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from .model import Item, Note, Problem, Source, Tree
+from .validate import CLOZE
+
+LONG_ANSWER = 15
+LONG_QUESTION = 30
+MAX_ITEMS = 3
+
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK = re.compile(r"(?i)</?(?:div|p|br|hr|li|ul|ol|blockquote|tr|td|th|table|h[1-6]|pre)\b[^>]*>")
+_CLOZE_MARKUP = re.compile(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", re.DOTALL)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
+_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
+                       "–": "-", "—": "-", "‑": "-", "−": "-", "\u00a0": " "})
+
+
+def plain(fragment: str) -> str:
+    """Rendered HTML as the words a person reads."""
+    return " ".join(html.unescape(_TAG.sub("", _BLOCK.sub(" ", fragment))).split())
+
+
+def fold(text: str) -> str:
+    """Text for matching quotes: case, whitespace and typographic quotes and dashes ignored."""
+    return " ".join(text.translate(_FOLD).casefold().split())
+
+
+def lint(tree: Tree, notes: tuple[Note, ...]) -> list[Problem]:
+    """Every lint finding for a compiled tree, less what each item's `allow` silences."""
+    texts = _source_texts(tree.sources)
+    findings = [f for item, note in zip(tree.items, notes) for f in _item_findings(item, note, texts, tree.sources)]
+    findings += _duplicates(tree.items, notes)
+    kept = [problem for problem, item in findings if problem.rule not in item.allow]
+    unreadable = [text for text in texts.values() if isinstance(text, Problem)]
+    return kept + _unused_sources(tree) + unreadable
+
+
+def _warn(item: Item, key: str, rule: str, message: str) -> tuple[Problem, Item]:
+    """One warning at the line of an item's field."""
+    return Problem(path=item.path, line=item.line_of(key), message=message, severity="warning", rule=rule), item
+
+
+def _item_findings(item: Item, note: Note, texts: dict, sources: dict[str, Source]) -> Iterator[tuple[Problem, Item]]:
+    """The per-item rules."""
+    if item.kind == "cloze":
+        words = len(plain(_CLOZE_MARKUP.sub(r"\1", note.fields[0])).split())
+        if words > LONG_QUESTION:
+            yield _warn(item, "cloze", "long-question", f"cloze text has {words} words (over {LONG_QUESTION})")
+        repeated = sorted(int(n) for n, count in Counter(CLOZE.findall(item.cloze or "")).items() if count > 1)
+        if repeated:
+            yield _warn(item, "cloze", "multi-blank", f"c{repeated[0]} hides more than one blank at once; "
+                        "give each blank its own number")
+    else:
+        question, answer = plain(note.fields[0]), plain(note.fields[1])
+        if len(question.split()) > LONG_QUESTION:
+            yield _warn(item, "question", "long-question",
+                        f"question has {len(question.split())} words (over {LONG_QUESTION})")
+        if question.count("?") > 1:
+            yield _warn(item, "question", "compound-question", "question asks two things (two '?'); split it")
+        if len(answer.split()) > LONG_ANSWER:
+            yield _warn(item, "answer", "long-answer", f"answer has {len(answer.split())} words (over {LONG_ANSWER})")
+        listed = len(_LIST_ITEM.findall(item.answer or "")) or len([p for p in re.split(r"[;,]", answer) if p.strip()])
+        if listed > MAX_ITEMS:
+            yield _warn(item, "answer", "enumeration", f"answer lists {listed} items (over {MAX_ITEMS}); "
+                        "make one card per item or an overlapping cloze")
+        if re.sub(r"[^\w]", "", answer.lower()) in {"yes", "no", "true", "false"}:
+            yield _warn(item, "answer", "yes-no", "answer is just yes/no; ask for the fact itself")
+    if not item.quote:
+        yield _warn(item, "id", "no-quote", "no quote from the source supports this card")
+        return
+    checked = [texts[key] for key in item.sources if isinstance(texts.get(key), str)]
+    if checked and not any(fold(item.quote) in text for text in checked):
+        names = ", ".join(str(sources[key].text.name) for key in item.sources if isinstance(texts.get(key), str))
+        yield _warn(item, "quote", "quote-not-found", f"quote not found in {names}")
+
+
+def _duplicates(items: tuple[Item, ...], notes: tuple[Note, ...]) -> Iterator[tuple[Problem, Item]]:
+    """Items asking the same question, after case, whitespace and Markdown are normalised."""
+    seen: dict[str, Item] = {}
+    for item, note in zip(items, notes):
+        if item.kind != "qa":
+            continue
+        key = fold(plain(note.fields[0]))
+        if key in seen:
+            first = seen[key]
+            yield _warn(item, "question", "duplicate-question",
+                        f"same question as {first.path}:{first.line_of('question')} ({first.id})")
+        else:
+            seen[key] = item
+
+
+def _unused_sources(tree: Tree) -> list[Problem]:
+    """Bibliography entries that no card cites, at their line in sources.yaml."""
+    cited = {key for item in tree.items for key in item.sources}
+    return [Problem(path=s.path, line=s.line, message=f"source '{s.key}' is not cited by any card",
+                    severity="warning", rule="unused-source")
+            for key, s in tree.sources.items() if key not in cited]
+
+
+def _source_texts(sources: dict[str, Source]) -> dict[str, str | Problem]:
+    """Each source's `text:` file, folded for matching; a warning where it can't be read."""
+    texts: dict[str, str | Problem] = {}
+    for key, source in sources.items():
+        if source.text is None:
+            continue
+        path = Path(source.text)
+        try:
+            texts[key] = fold(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as err:
+            reason = "not found" if isinstance(err, FileNotFoundError) else "unreadable"
+            texts[key] = Problem(path=source.path, line=source.line, severity="warning", rule="quote-not-found",
+                                 message=f"text file '{source.text}' of source '{key}' is {reason}; "
+                                 "its quotes were not verified")
+    return texts
