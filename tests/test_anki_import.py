@@ -112,3 +112,13 @@ def test_markdown_renders_and_mathjax_survives(write_tree, deckbuild, anki, tmp_
     note = anki.notes()["math"]
     assert note["Question"] == r"What is \(x_1 * y_1\) when <em>a</em> is \[a &lt; b\]?"
     assert note["Answer"] == "<strong>bold</strong>"
+
+
+def test_anki_fills_the_sort_field_and_checksum_the_package_leaves_empty(write_tree, deckbuild, anki, tmp_path):
+    out = tmp_path / "out.apkg"
+    deckbuild("build", write_tree(), "-o", out)
+    anki.import_apkg(out)
+    sort_fields = dict(anki.col.db.all("select sfld, csum != 0 from notes"))
+    assert sort_fields == {"What role do microglia play in the CNS immune system?": 1,
+                           "The word 'glia' literally means {{c1::glue}}.": 1}
+    assert anki.col.find_notes('"microglia play"')
