@@ -11,12 +11,13 @@ from pathlib import Path
 from .errors import ContentError, UsageError
 from .lint import lint
 from .load import load_file
-from .model import Note, Problem, Tree
+from .cache import Cache, key_for, pack, unpack
+from .model import Item, Note, Problem, Tree
 from .notetypes import NOTETYPES
 from .package import Row, write_apkg
 from .render import MediaStore, render_item
 from .state import FILENAME, Entry, State, dumps, read_state, write_atomic
-from .validate import validate_tree
+from .validate import unique_ids, validate_deck, validate_sources
 
 SOURCES = "sources.yaml"
 
@@ -63,45 +64,79 @@ def deck_files(cards_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(cards_dir).as_posix())
 
 
-def compile_tree(cards_dir: Path) -> Compiled:
-    """Load, validate and render a whole tree, collecting every problem on the way."""
+def compile_tree(cards_dir: Path, *, cache: Cache | None = None) -> Compiled:
+    """Load, validate and render a whole tree, collecting every problem on the way.
+
+    Each deck file's items and notes are cached, keyed on its bytes and everything else its
+    output depends on; a file with problems is never cached.
+    """
     problems: list[Problem] = []
     files = deck_files(cards_dir)
     if not files:
         raise UsageError(f"no deck files (*.yaml) in '{cards_dir}'")
     sources_path = cards_dir / SOURCES
+    sources_raw = sources_path.read_bytes() if sources_path.is_file() else None
     sources_doc = None
-    if sources_path.is_file():
-        sources_doc, found = load_file(sources_path, shown=shown(cards_dir, sources_path))
-        problems += found
-    else:
+    if sources_raw is None:
         problems.append(Problem(path=shown(cards_dir, sources_path), line=1, message=(
             "missing bibliography: create sources.yaml mapping source keys to citations")))
-    decks = []
-    for path in files:
-        doc, found = load_file(path, shown=shown(cards_dir, path))
+    else:
+        sources_doc, found = load_file(sources_path, shown=shown(cards_dir, sources_path), raw=sources_raw)
         problems += found
-        if doc is not None:
-            decks.append(doc)
-    tree = validate_tree(root=cards_dir, sources_doc=sources_doc, decks=decks, problems=problems,
-                         check_sources=sources_doc is not None)
+    sources = validate_sources(sources_doc, problems)
+    known = sources if sources_doc is not None else None
     media = MediaStore(cards_dir)
-    notes = tuple(render_item(item, sources=tree.sources, media=media, problems=problems) for item in tree.items)
-    return Compiled(tree=tree, notes=notes, problems=tuple(problems))
+    context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"")
+    cache = cache or Cache(None)
+    items: list[Item] = []
+    notes: list[Note] = []
+    for path in files:
+        raw = path.read_bytes()
+        key = key_for(context, path.relative_to(cards_dir).as_posix(), raw)
+        hit = _cached(cache, key, media)
+        if hit is None:
+            before = len(problems)
+            doc, found = load_file(path, shown=shown(cards_dir, path), raw=raw)
+            problems += found
+            file_items = validate_deck(doc, sources=known, problems=problems) if doc else []
+            hit = file_items, [render_item(i, sources=sources, media=media, problems=problems) for i in file_items]
+            if len(problems) == before:
+                cache.put(key, pack(path.parent, *hit))
+        items += hit[0]
+        notes += hit[1]
+    unique_ids(items, problems)
+    tree = Tree(root=cards_dir, sources=sources, items=tuple(items))
+    return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems))
 
 
-def compile_clean(cards_dir: Path) -> Compiled:
+def _cached(cache: Cache, key: str, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
+    """A file's cached items and notes, if present, well-formed, and its images unchanged."""
+    value = cache.get(key)
+    if value is None:
+        return None
+    try:
+        items, notes = unpack(value)
+    except (TypeError, ValueError):
+        return None
+    for note in notes:
+        for image in note.media:
+            if media.name_for(image.path) != image.name:
+                return None
+    return items, notes
+
+
+def compile_clean(cards_dir: Path, *, cache: Cache | None = None) -> Compiled:
     """A compiled tree with no errors; raises ContentError listing every one."""
-    compiled = compile_tree(cards_dir)
+    compiled = compile_tree(cards_dir, cache=cache)
     errors = [p for p in compiled.problems if p.is_error]
     if errors:
         raise ContentError(errors)
     return compiled
 
 
-def check(*, cards_dir: Path) -> Compiled:
+def check(*, cards_dir: Path, cache: Cache | None = None) -> Compiled:
     """Every validation of `build` plus the card-quality lint, writing nothing; its problems are warnings."""
-    compiled = compile_clean(cards_dir)
+    compiled = compile_clean(cards_dir, cache=cache)
     warnings = sorted(lint(compiled.tree, compiled.notes), key=Problem.sort_key)
     return replace(compiled, problems=tuple(warnings))
 
@@ -124,9 +159,9 @@ def default_output(notes: tuple[Note, ...]) -> Path:
     return Path("dist") / (re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", roots[0]).strip(". ") + ".apkg")
 
 
-def build(*, cards_dir: Path, output: Path | None = None) -> Summary:
+def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = None) -> Summary:
     """Compile the tree into an .apkg and update the state file; nothing is written on errors."""
-    compiled = compile_clean(cards_dir)
+    compiled = compile_clean(cards_dir, cache=cache)
     state_shown = shown(cards_dir, cards_dir / FILENAME)
     state, problems = read_state(cards_dir, shown=state_shown)
     if problems:
@@ -135,9 +170,8 @@ def build(*, cards_dir: Path, output: Path | None = None) -> Summary:
     stamp = now()
     rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)
     size = write_apkg(rows=rows, notetype_mods={k: m for k, (_, m) in new_state.notetypes.items()}, output=output)
-    text = dumps(new_state)
-    if text != dumps(state) or not (cards_dir / FILENAME).exists():
-        write_atomic(cards_dir / FILENAME, text.encode())
+    if new_state != state or not (cards_dir / FILENAME).exists():
+        write_atomic(cards_dir / FILENAME, dumps(new_state).encode())
     return Summary(output=output, size=size, **summary)
 
 
@@ -152,6 +186,10 @@ def plan(notes: tuple[Note, ...], *, state: State, stamp: int) -> tuple[list[Row
             nid, mod = next_nid, stamp
             next_nid += 1
             new.append(note.id)
+        elif prev.digest == note.digest and prev.deck == note.deck:
+            rows.append(Row(note=note, nid=prev.nid, mod=prev.mod))
+            items[note.id] = prev
+            continue
         elif prev.digest == note.digest:
             nid, mod = prev.nid, prev.mod
         else:
@@ -162,7 +200,7 @@ def plan(notes: tuple[Note, ...], *, state: State, stamp: int) -> tuple[list[Row
         if prev is not None and prev.kind != note.kind:
             rekinded.append((note.id, prev.kind, note.kind))
         rows.append(Row(note=note, nid=nid, mod=mod))
-        items[note.id] = Entry(digest=note.digest, mod=mod, deck=note.deck, nid=nid, kind=note.kind)
+        items[note.id] = Entry(note.digest, mod, note.deck, nid, note.kind)
     notetypes = {}
     for kind, notetype in NOTETYPES.items():
         digest, mod = state.notetypes.get(kind, ("", 0))

@@ -8,9 +8,22 @@ import click
 
 from . import __version__
 from .build import Summary, build as build_deck, check as check_deck
+from .cache import Cache, default_dir
 from .errors import ContentError, DeckbuildError
 
 CARDS = click.argument("cards_dir", default="cards", type=click.Path(file_okay=False, path_type=Path))
+
+
+def cache_options(command):
+    """`--cache-dir` and `--no-cache`, turned into a `cache` argument."""
+    command = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")(command)
+    return click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="Where to cache parsed files [default: $XDG_CACHE_HOME/deckbuild].")(command)
+
+
+def _cache(cache_dir: Path | None, no_cache: bool) -> Cache:
+    """The cache the options ask for."""
+    return Cache(None if no_cache else cache_dir or default_dir())
 
 
 def _fail(err: DeckbuildError) -> None:
@@ -62,13 +75,14 @@ def cli() -> None:
 @CARDS
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
-def build(cards_dir: Path, output: Path | None) -> None:
+@cache_options
+def build(cards_dir: Path, output: Path | None, cache_dir: Path | None, no_cache: bool) -> None:
     """Compile CARDS_DIR (default: cards) into one .apkg for Anki.
 
     Example: deckbuild build cards -o dist/biology.apkg
     """
     try:
-        summary = build_deck(cards_dir=cards_dir, output=output)
+        summary = build_deck(cards_dir=cards_dir, output=output, cache=_cache(cache_dir, no_cache))
     except DeckbuildError as err:
         _fail(err)
     for line in summary_lines(summary):
@@ -78,7 +92,8 @@ def build(cards_dir: Path, output: Path | None) -> None:
 @cli.command()
 @CARDS
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings, not only errors.")
-def check(cards_dir: Path, strict: bool) -> None:
+@cache_options
+def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Validate CARDS_DIR like `build` and lint card quality; write nothing.
 
     Warnings print as `path:line: warning [rule] message`; an item's
@@ -87,7 +102,7 @@ def check(cards_dir: Path, strict: bool) -> None:
     Example: deckbuild check cards --strict
     """
     try:
-        compiled = check_deck(cards_dir=cards_dir)
+        compiled = check_deck(cards_dir=cards_dir, cache=_cache(cache_dir, no_cache))
     except DeckbuildError as err:
         _fail(err)
     for warning in compiled.problems:
@@ -131,7 +146,7 @@ def watch(cards_dir: Path, output: Path | None) -> None:
         if isinstance(outcome, ContentError):
             for problem in outcome.problems:
                 click.echo(str(problem), err=True)
-            click.echo("kept the last good build.", err=True)
+            click.echo("nothing written; the last good .apkg, if any, is unchanged.", err=True)
         elif isinstance(outcome, DeckbuildError):
             click.echo(f"Error: {outcome}", err=True)
         else:
@@ -141,6 +156,8 @@ def watch(cards_dir: Path, output: Path | None) -> None:
     click.echo(f"watching {cards_dir} (Ctrl-C stops)", err=True)
     try:
         watch_tree(cards_dir=cards_dir, output=output, on_build=report)
+    except DeckbuildError as err:
+        _fail(err)
     except KeyboardInterrupt:
         pass
 

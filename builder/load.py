@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import yaml
 
 from .model import Problem
 
-try:  # libyaml's composer is several times faster; fall back where it is missing
+try:  # libyaml's parser is several times faster; fall back where it is missing
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
@@ -18,6 +19,9 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 _TAG = "tag:yaml.org,2002:"
 _BOOLS = yaml.constructor.SafeConstructor.bool_values
 _MAX_DEPTH = 64
+# What YAML 1.1 calls printable; anything else makes libyaml stop with a message about a position.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_REFUSED = object()  # stands for a mapping key that was refused, so its value is skipped
 
 
 class Map(dict):
@@ -51,104 +55,233 @@ class Document:
     data: Any
 
 
-def load_file(path: Path, *, shown: str) -> tuple[Document | None, list[Problem]]:
-    """Read one file into a Document, or say every reason it can't be read."""
-    def problem(line: int, message: str) -> Problem:
-        return Problem(path=shown, line=line, message=message)
+Found = list[tuple[int, str]]
 
-    raw = path.read_bytes()
+
+def load_file(path: Path, *, shown: str, raw: bytes | None = None) -> tuple[Document | None, list[Problem]]:
+    """Read one file (or its bytes, when already read) into a Document, or say every reason it can't be read.
+
+    A Document can come with problems (a duplicate key) that leave the rest of it worth checking.
+    """
+    def problems(found: Found) -> list[Problem]:
+        return [Problem(path=shown, line=line, message=message) for line, message in dict.fromkeys(found)]
+
+    try:
+        raw = path.read_bytes() if raw is None else raw
+    except OSError as err:
+        return None, problems([(1, f"cannot read the file ({err.strerror or err}); check that it is readable")])
+    text, found = _decode(raw)
+    if text is None or found:
+        return None, problems(found)
+    try:
+        data, refused, kept = _Builder(text).build()
+    except yaml.MarkedYAMLError as err:
+        return None, problems(_tabs(text) if _tab_error(err, text) else [_syntax(err)])
+    except yaml.YAMLError as err:
+        first = (str(err).splitlines() or ["invalid YAML"])[0]
+        return None, problems([(1, f"YAML error: {first}")])
+    if refused:
+        return None, problems(refused + kept)
+    if data is None:
+        return None, problems([(1, "file is empty (nothing but blank lines or comments); add its content or delete it")])
+    return Document(path=path, shown=shown, data=data), problems(kept)
+
+
+def _decode(raw: bytes) -> tuple[str | None, Found]:
+    """The file's text, or each line that isn't UTF-8 or holds a character YAML forbids."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, [(1, "file is UTF-16 text, not UTF-8; save it as UTF-8")]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        return None, [problem(line, f"not UTF-8 text (byte 0x{raw[err.start]:02x}); save the file as UTF-8")]
-    tabs = [
-        problem(n, "tab in indentation; YAML indents with spaces only")
+        bad = [(n, byte) for n, row in enumerate(raw.split(b"\n"), 1) if (byte := _bad_byte(row))]
+        bad = bad or [(raw[: err.start].count(b"\n") + 1, f"byte 0x{raw[err.start]:02x}")]
+        return None, [(n, f"not UTF-8 text ({byte}); save the file as UTF-8") for n, byte in bad]
+    found = [
+        (n, f"control character U+{ord(char.group()):04X} is not allowed in YAML; delete it")
+        for n, row in enumerate(text.split("\n"), 1) if (char := _UNPRINTABLE.search(row))
+    ]
+    return text, found
+
+
+def _bad_byte(row: bytes) -> str:
+    """`byte 0xff` for the first byte of a line that isn't UTF-8, or nothing."""
+    try:
+        row.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"byte 0x{row[err.start]:02x}"
+    return ""
+
+
+def _tabs(text: str) -> Found:
+    """Each line indented with a tab."""
+    return [
+        (n, "tab in indentation; YAML indents with spaces only")
         for n, row in enumerate(text.splitlines(), 1)
         if "\t" in row[: len(row) - len(row.lstrip(" \t"))]
     ]
-    if tabs:
-        return None, tabs
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else 1
-        what = err.problem or err.context or "invalid YAML"
-        return None, [problem(line, f"YAML syntax error: {what}")]
-    except yaml.YAMLError as err:
-        return None, [problem(1, f"YAML error: {err}")]
-    if node is None:
-        return None, [problem(1, "file is empty")]
-    refused: list[tuple[int, str]] = []
-    data = _Walker(refused).value(node, depth=0)
-    if refused:
-        return None, [problem(line, message) for line, message in dict.fromkeys(refused)]
-    return Document(path=path, shown=shown, data=data), []
 
 
-class _Walker:
-    """Turns composed nodes into Map, Seq and scalars, noting what it refuses."""
+def _tab_error(err: yaml.MarkedYAMLError, text: str) -> bool:
+    """Whether a syntax error comes from a tab in some line's indentation."""
+    tabs = _tabs(text)
+    if err.problem_mark is None or not tabs:
+        return False
+    return "tab" in (err.problem or "") or any(n == err.problem_mark.line + 1 for n, _ in tabs)
 
-    def __init__(self, refused: list[tuple[int, str]]) -> None:
-        self.refused = refused
-        self.seen: set[int] = set()
+
+# How to fix the syntax errors people make most, by the words of libyaml's message.
+_HINTS = (
+    ("mapping values are not allowed", "put quotes around text that contains ': '"),
+    ("found undefined alias", "put quotes around text that starts with '*'"),
+    ("while scanning an alias", "put quotes around text that starts with '*'"),
+    ("while scanning an anchor", "put quotes around text that starts with '&'"),
+    ("cannot start any token", "put quotes around text that starts with '@', '`' or '%'"),
+    ("expected '-' indicator", "check this line's indentation"),
+    ("did not find expected key", "quote the whole value if it starts with a quote, '[' or '{' (a cloze must be "
+                                  "quoted); otherwise check this line's indentation"),
+    ("unknown escape character", "in double quotes write '\\\\' for a backslash, or use single quotes"),
+)
+
+
+def _syntax(err: yaml.MarkedYAMLError) -> tuple[int, str]:
+    """Where a syntax error was found and how to fix it, on one line (naming where an unclosed thing opened)."""
+    problem = err.problem or err.context or "invalid YAML"
+    context = err.context or ""
+    mark = err.problem_mark or err.context_mark
+    line = mark.line + 1 if mark else 1
+    opened = err.context_mark.line + 1 if err.context_mark else line
+    if "quoted scalar" in context and "end of stream" in problem:
+        return line, f"YAML syntax error: the quote opened at line {opened} is never closed; add the closing quote"
+    if "flow sequence" in context:
+        return line, (f"YAML syntax error in the '[' list opened at line {opened}: {problem}; separate its entries "
+                      "with ',' and close it with ']', or quote text that starts with '['")
+    if "flow mapping" in context:
+        return line, (f"YAML syntax error in the '{{' mapping opened at line {opened}: {problem}; quote text that "
+                      "starts with '{', such as a cloze, or close it with '}'")
+    words = f"{problem} {context}"
+    hint = next((hint for key, hint in _HINTS if key in words), "check the indentation and quoting here")
+    return line, f"YAML syntax error: {problem}; {hint}"
+
+
+class _Builder:
+    """Turns the parser's events into Map, Seq and scalars, noting what it refuses.
+
+    Working from events, never building a node graph, means an alias is never followed
+    (no billion laughs) and nesting is cut off before it can exhaust the stack.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.loader = _Loader(text)
+        self.refused: Found = []
+        self.kept: Found = []
+        self.stack: list[list[Any]] = []  # [container, pending key, key line] per open collection
+
+    def build(self) -> tuple[Any, Found, Found]:
+        """The file's one document (None if it has none), the refusals, and the lesser problems."""
+        try:
+            return self.document(), self.refused, self.kept
+        finally:
+            self.loader.dispose()
+
+    def document(self) -> Any:
+        """Read the stream's single document."""
+        loader = self.loader
+        loader.get_event()  # StreamStart
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        loader.get_event()  # DocumentStart
+        data = self.value()
+        if self.stack:  # cut off: nested too deep
+            return None
+        loader.get_event()  # DocumentEnd
+        if loader.check_event(yaml.DocumentStartEvent):
+            line = loader.peek_event().start_mark.line + 1
+            self.refused.append((line, "a second YAML document starts here; a file holds one, so remove this '---'"))
+        return data
+
+    def value(self) -> Any:
+        """Read one whole value, nesting without recursion."""
+        while True:
+            event = self.loader.get_event()
+            line = event.start_mark.line + 1
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if self.start(event, line):
+                    continue
+                return None
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                value = self.stack.pop()[0]
+                line = value.line
+            elif isinstance(event, yaml.AliasEvent):
+                value = self.refuse(line, f"YAML aliases (*{event.anchor}) are not allowed; write the value out")
+            else:
+                value = self.scalar(event, line, key=bool(self.stack) and self.wants_key())
+            if not self.stack:
+                return value
+            self.attach(value, line)
+
+    def start(self, event: yaml.Event, line: int) -> bool:
+        """Open a mapping or sequence; False when it nests too deep to go on."""
+        if len(self.stack) >= _MAX_DEPTH:
+            self.refuse(line, f"nested deeper than {_MAX_DEPTH} levels; cards need only a few")
+            return False
+        mapping = isinstance(event, yaml.MappingStartEvent)
+        if event.tag not in (None, "!", _TAG + ("map" if mapping else "seq")):
+            self.refuse(line, _tag_message(event.tag))
+        self.stack.append([Map(line) if mapping else Seq(line), None, 0])
+        return True
+
+    def scalar(self, event: yaml.ScalarEvent, line: int, *, key: bool) -> Any:
+        """A plain value: text, a flag or nothing (numbers and dates keep their text)."""
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if key and tag == _TAG + "merge":
+            return self.refuse(line, "YAML merge keys (<<) are not allowed; write the keys out")
+        if tag not in _SCALARS:
+            return self.refuse(line, _tag_message(tag))
+        return event.value if key else _SCALARS[tag](event.value)
+
+    def wants_key(self) -> bool:
+        """Whether the innermost open collection is a mapping waiting for its next key."""
+        frame = self.stack[-1]
+        return isinstance(frame[0], Map) and frame[1] is None
+
+    def attach(self, value: Any, line: int) -> None:
+        """Put a finished value into the innermost open collection."""
+        frame = self.stack[-1]
+        container = frame[0]
+        if isinstance(container, Seq):
+            container.append(value)
+            container.lines.append(line)
+        elif frame[1] is None:
+            if not isinstance(value, str) and value is not None:
+                self.refuse(line, "mapping keys must be plain words; quote text that starts with '{' or '[', "
+                                  "such as a cloze")
+            frame[1], frame[2] = (value if isinstance(value, str) else _REFUSED), line
+        else:
+            key, key_line = frame[1], frame[2]
+            frame[1] = None
+            if key is _REFUSED:
+                return
+            if key in container:
+                first = container.lines[key]
+                self.kept.append((key_line, f"duplicate key '{key}' (first at line {first}); delete one of them"))
+                return
+            container[key] = value
+            container.lines[key] = key_line
 
     def refuse(self, line: int, message: str) -> None:
-        """Note one refused node; the walk goes on so every problem is reported."""
+        """Note one refused value; the reading goes on so every problem is reported."""
         self.refused.append((line, message))
-
-    def value(self, node: yaml.Node, *, depth: int) -> Any:
-        """The value of one node (None where it was refused)."""
-        line = node.start_mark.line + 1
-        if id(node) in self.seen:
-            return self.refuse(line, _ALIAS)
-        if depth > _MAX_DEPTH:
-            return self.refuse(line, f"nested deeper than {_MAX_DEPTH} levels")
-        tag = node.tag
-        if isinstance(node, yaml.ScalarNode):
-            if tag in _SCALARS:
-                return _SCALARS[tag](node.value)
-            return self.refuse(line, _tag_message(tag))
-        self.seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode) and tag == _TAG + "seq":
-            seq = Seq(line)
-            for child in node.value:
-                seq.append(self.value(child, depth=depth + 1))
-                seq.lines.append(child.start_mark.line + 1)
-            return seq
-        if isinstance(node, yaml.MappingNode) and tag == _TAG + "map":
-            return self.mapping(node, line=line, depth=depth)
-        return self.refuse(line, _tag_message(tag))
-
-    def mapping(self, node: yaml.MappingNode, *, line: int, depth: int) -> Map:
-        """A mapping with plain-word keys, each key once."""
-        out = Map(line)
-        for key_node, value_node in node.value:
-            key_line = key_node.start_mark.line + 1
-            if id(key_node) in self.seen:
-                self.refuse(key_line, _ALIAS)
-            elif not isinstance(key_node, yaml.ScalarNode):
-                self.refuse(key_line, "mapping keys must be plain words")
-            elif key_node.tag == _TAG + "merge":
-                self.refuse(key_line, "YAML merge keys (<<) are not allowed")
-            elif key_node.value in out:
-                first = out.lines[key_node.value]
-                self.refuse(key_line, f"duplicate key '{key_node.value}' (first at line {first})")
-            else:
-                out[key_node.value] = self.value(value_node, depth=depth + 1)
-                out.lines[key_node.value] = key_line
-        return out
 
 
 def _tag_message(tag: str) -> str:
-    """Why a tagged node was refused."""
+    """Why a tagged value was refused."""
     shown = "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
-    return f"YAML tag '{shown}' is not allowed; only plain values, lists and mappings"
+    return f"YAML tag '{shown}' is not allowed; write plain text, lists and mappings only"
 
 
-_ALIAS = "YAML anchors and aliases are not allowed (the value anchored here is reused)"
-# Numbers and dates keep their written text: every value deckbuild reads is text or a flag.
 _SCALARS = {
     _TAG + "str": str,
     _TAG + "null": lambda value: None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
@@ -31,6 +32,7 @@ class Row:
     mod: int
 
 
+@functools.lru_cache(maxsize=None)
 def deck_id(name: str) -> int:
     """A deck's id, derived from its full name (Anki matches decks by name on import)."""
     return int.from_bytes(hashlib.sha256(f"deckbuild-deck:{name}".encode()).digest()[:6], "big") + 1
@@ -38,7 +40,7 @@ def deck_id(name: str) -> int:
 
 def write_apkg(*, rows: Sequence[Row], notetype_mods: dict[str, int], output: Path) -> int:
     """Write the package to a temporary file beside `output`, then replace it; return its size."""
-    decks = sorted({part for row in rows for part in _ancestors(row.note.deck)})
+    decks = sorted({part for deck in {row.note.deck for row in rows} for part in _ancestors(deck)})
     deck_json = {str(deck_id(name)): genanki.Deck(deck_id(name), name).to_json() for name in decks}
     home = deck_id(decks[0]) if decks else 1
     models = {str(t.id): t.to_json(mod=notetype_mods[t.kind], deck_id=home) for t in NOTETYPES.values()}

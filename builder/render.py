@@ -19,7 +19,7 @@ from .validate import CLOZE
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 # Text with none of these can't mean anything to Markdown or HTML, so it skips the parser.
 _SYNTAX = re.compile(r"[\\`*_\[\]<>&#!~|\n\r\t\x00\u00a0]|^[\s+=-]|^\d+[.)]|\s\Z")
-_MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]|[\ue000\ue001]", re.DOTALL)
 _HOLD = re.compile("\ue000(\\d+)\ue001")
 _PARAGRAPH = re.compile(r"<p>((?:(?!</?p>).)*)</p>\n?\Z", re.DOTALL)
 
@@ -55,41 +55,54 @@ class MediaStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.named: dict[Path, Media] = {}
+        self.named: dict[Path, str] = {}
 
     def add(self, src: str, *, folder: Path) -> Media | str:
         """The Media for a local image path, or why it can't be used."""
         path = (folder / unquote(src)).resolve()
         if not path.is_relative_to(self.root):
             return f"image '{src}' is outside the cards folder"
-        if path in self.named:
-            return self.named[path]
-        if not path.is_file():
-            return f"image '{src}' not found"
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        media = Media(name=f"{path.stem}-{digest}{path.suffix.lower()}", path=path)
-        self.named[path] = media
-        return media
+        name = self.name_for(path)
+        return Media(name=name, path=path) if name else f"image '{src}' not found"
+
+    def name_for(self, path: Path) -> str | None:
+        """An image's packaged name, `<stem>-<content hash><suffix>`, or None if it can't be read."""
+        if path not in self.named:
+            if not path.is_file():
+                return None
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            except OSError:
+                return None
+            self.named[path] = f"{path.stem}-{digest}{path.suffix.lower()}"
+        return self.named[path]
 
 
 def markdown(text: str, *, on_image: Callable[[str], str | None] | None = None) -> str:
     """Markdown (with raw HTML) as sanitized HTML; MathJax delimiters pass through untouched."""
     if not _SYNTAX.search(text):
         return text
+    return _parse(text, on_image=on_image)
+
+
+def _parse(text: str, *, on_image: Callable[[str], str | None] | None = None) -> str:
+    """`markdown` without the plain-text shortcut: always through the parser and the sanitizer."""
     maths: list[str] = []
 
     def hold(match: re.Match) -> str:
         maths.append(match.group(0))
         return f"\ue000{len(maths) - 1}\ue001"
 
-    source = _MATH.sub(hold, text) if "\\" in text else text
+    # The placeholders' own characters are held too, so text that happens to contain them stays as written.
+    source = _MATH.sub(hold, text) if "\\" in text or "\ue000" in text or "\ue001" in text else text
     rendered = _MD.render(source)
     single = _PARAGRAPH.fullmatch(rendered)
     if single:
         rendered = single.group(1)
     clean = sanitize(rendered, on_image=on_image)
     if maths:
-        clean = _HOLD.sub(lambda m: html.escape(maths[int(m.group(1))], quote=False), clean)
+        # quote=True: a placeholder may sit in an attribute (a title, an alt); its math must not end it.
+        clean = _HOLD.sub(lambda m: html.escape(maths[int(m.group(1))]), clean)
     return clean.strip()
 
 
@@ -160,6 +173,8 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
         fields = (field("question"), field("answer"), field("extra"), "", source, quote,
                   "y" if item.reverse else "", item.id)
         ords = (0, 1) if item.reverse else (0,)
+    # \x1f separates fields inside an .apkg: one left in a field would split it and Anki refuses the file.
+    fields = tuple(f.replace("\x1f", "") for f in fields)
     notetype = NOTETYPES[item.kind]
     tags = tuple(sorted(item.tags))
     digest = hashlib.sha256("\x1e".join((str(notetype.id), *fields, " ".join(tags))).encode()).hexdigest()[:16]

@@ -6,7 +6,9 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as quoted
 from pathlib import Path
+from typing import NamedTuple
 
 from .model import Problem
 
@@ -14,9 +16,11 @@ FILENAME = "deckbuild-state.json"
 VERSION = 1
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Entry:
-    """What one note was last built as: content hash, mod time, deck, note id and kind."""
+class Entry(NamedTuple):
+    """What one note was last built as: content hash, mod time, deck, note id and kind.
+
+    A NamedTuple rather than a dataclass: a large deck has tens of thousands, built on every run.
+    """
 
     digest: str
     mod: int
@@ -42,7 +46,7 @@ def read_state(root: Path, *, shown: str) -> tuple[State, list[Problem]]:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") != VERSION:
             raise ValueError(f"unknown version {data.get('version')!r}")
-        items = {key: Entry(digest=e["hash"], mod=int(e["mod"]), deck=e["deck"], nid=int(e["nid"]), kind=e["kind"])
+        items = {key: Entry(e["hash"], int(e["mod"]), e["deck"], int(e["nid"]), e["kind"])
                  for key, e in data["items"].items()}
         notetypes = {key: (e["hash"], int(e["mod"])) for key, e in data["notetypes"].items()}
     except (ValueError, KeyError, TypeError, AttributeError) as err:
@@ -55,8 +59,8 @@ def read_state(root: Path, *, shown: str) -> tuple[State, list[Problem]]:
 def dumps(state: State) -> str:
     """The state as JSON text with one item per line, so it diffs well in version control."""
     items = ",\n".join(
-        f"  {json.dumps(key)}: " + json.dumps(
-            {"deck": e.deck, "hash": e.digest, "kind": e.kind, "mod": e.mod, "nid": e.nid}, ensure_ascii=False)
+        f'  {quoted(key)}: {{"deck": {quoted(e.deck)}, "hash": {quoted(e.digest)}, "kind": {quoted(e.kind)}, '
+        f'"mod": {e.mod:d}, "nid": {e.nid:d}}}'
         for key, e in sorted(state.items.items())
     )
     notetypes = json.dumps({key: {"hash": h, "mod": m} for key, (h, m) in sorted(state.notetypes.items())})
@@ -64,12 +68,23 @@ def dumps(state: State) -> str:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to a temporary file beside `path`, then move it into place."""
+    """Write bytes to a temporary file beside `path`, then move it into place.
+
+    The file keeps the mode of the one it replaces (a new one gets the umask's default), not
+    mkstemp's owner-only 0600.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+        os.chmod(temp, mode)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -22,6 +22,10 @@ FILE_KEYS = ("deck", "tags", "cards")
 ITEM_KEYS = ("id", "question", "answer", "cloze", "source", "quote", "extra", "tags", "reverse", "allow")
 SOURCE_FIELDS = ("title", "author", "publisher", "date", "url", "text")
 TEXT_KEYS = ("question", "answer", "cloze", "quote", "extra")
+MARKDOWN_KEYS = ("question", "answer", "cloze", "extra")
+# Image sources in Markdown (`![alt](src)`) and in HTML (`<img src=...>`).
+IMAGE = re.compile(r"""!\[(?:[^\]\\]|\\.)*\]\(\s*<?([^\s)>]+)|<img\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)""", re.I)
+LOCAL = re.compile(r"(?![a-zA-Z][a-zA-Z0-9+.-]*:|[/\\])")
 
 
 class _Report:
@@ -34,18 +38,29 @@ class _Report:
     def __call__(self, line: int, message: str) -> None:
         self.problems.append(Problem(path=self.shown, line=line, message=message))
 
-    def unknown_keys(self, data: Map, allowed: Iterable[str], what: str) -> None:
-        """Report each key not in `allowed`, suggesting the nearest one."""
+    def unknown_keys(self, data: Map, allowed: Iterable[str], what: str) -> set[str | None]:
+        """Report each key not in `allowed`, suggesting the nearest one; return the keys suggested."""
         allowed = tuple(allowed)
+        suggested = set()
         for key in data:
             if key not in allowed:
-                self(data.lines[key], f"unknown key '{key}' in {what}{_suggest(key, allowed)}")
+                close = _closest(key, allowed)
+                hint = f"did you mean '{close}'?" if close else f"the keys are {', '.join(allowed)}"
+                self(data.lines[key], f"unknown key '{key}' in {what}; {hint}")
+                suggested.add(close)
+        return suggested
+
+
+def _closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to a misspelt word, if any is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
     """`; did you mean 'x'?` for the closest choice, or nothing."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    close = _closest(word, choices)
+    return f"; did you mean '{close}'?" if close else ""
 
 
 def _text(value: Any) -> bool:
@@ -59,19 +74,22 @@ def validate_sources(doc: Document | None, problems: list[Problem]) -> dict[str,
     report = _Report(doc.shown, problems)
     data = doc.data
     if not isinstance(data, Map):
-        report(getattr(data, "line", 1), "sources.yaml must map source keys to citations")
+        report(getattr(data, "line", 1), "sources.yaml must map source keys to citations, "
+                                         "like 'smith-2020:' followed by an indented 'title: ...'")
         return {}
     sources = {}
     for key, entry in data.items():
         line = data.lines[key]
+        # A broken entry still counts as known, so the cards citing it aren't blamed too.
+        sources[key] = Source(key=key, title="", path=doc.shown, line=line)
         if not SOURCE_KEY.match(key):
-            report(line, f"source key '{key}' may use letters, digits, '.', '_' and '-' only")
-            continue
-        if not isinstance(entry, Map):
-            report(line, f"source '{key}' must be a mapping with at least a title")
-            continue
-        report.unknown_keys(entry, SOURCE_FIELDS, f"source '{key}'")
-        sources[key] = _source(key, entry, line=line, doc=doc, report=report)
+            report(line, f"source key '{key}' may use letters, digits, '.', '_' and '-' only; rename it")
+        elif not isinstance(entry, Map):
+            report(line, f"source '{key}' must be a mapping with at least a title, like 'title: ...' "
+                         "indented below it")
+        else:
+            report.unknown_keys(entry, SOURCE_FIELDS, f"source '{key}'")
+            sources[key] = _source(key, entry, line=line, doc=doc, report=report)
     return sources
 
 
@@ -87,8 +105,8 @@ def _source(key: str, entry: Map, *, line: int, doc: Document, report: _Report) 
         return value.strip()
 
     title = text("title")
-    if "title" not in entry:
-        report(line, f"source '{key}' has no title")
+    if entry.get("title") is None:
+        report(entry.lines.get("title", line), f"source '{key}' has no title; add 'title: ...' below it")
     author = entry.get("author")
     if isinstance(author, Seq) and all(_text(a) for a in author):
         authors = tuple(author)
@@ -121,20 +139,22 @@ def validate_deck(doc: Document, *, sources: dict[str, Source] | None, problems:
     if not isinstance(data, Map):
         report(getattr(data, "line", 1), "a deck file must be a mapping with 'deck' and 'cards'")
         return []
-    report.unknown_keys(data, FILE_KEYS, "deck file")
+    suggested = report.unknown_keys(data, FILE_KEYS, "deck file")
     deck = data.get("deck")
     if "deck" not in data:
-        report(data.line, "missing 'deck' (the deck name, e.g. 'Biology::Cells')")
+        if "deck" not in suggested:
+            report(data.line, "missing 'deck'; add the deck name, e.g. 'deck: Biology::Cells'")
     elif not _text(deck) or (msg := _deck_problem(deck)):
         report(data.lines["deck"], msg if _text(deck) else "'deck' must be text")
         deck = None
     file_tags = _tags(data, report)
     cards = data.get("cards")
     if "cards" not in data:
-        report(data.line, "missing 'cards' (the list of items)")
+        if "cards" not in suggested:
+            report(data.line, "missing 'cards'; add the list of items under 'cards:'")
         return []
     if not isinstance(cards, Seq):
-        report(data.lines["cards"], "'cards' must be a list of items")
+        report(data.lines["cards"], "'cards' must be a list of items, each starting with '- id: ...'")
         return []
     items = []
     for entry, line in zip(cards, cards.lines):
@@ -150,7 +170,7 @@ def _deck_problem(name: str) -> str | None:
     if any(not part.strip() for part in parts):
         return f"deck name '{name}' has an empty part; write 'Parent::Child'"
     if any(part != part.strip() for part in parts):
-        return f"deck name '{name}' has spaces around '::'"
+        return f"deck name '{name}' has spaces around '::'; write '{'::'.join(p.strip() for p in parts)}'"
     if '"' in name:
         return f"deck name '{name}' may not contain '\"'"
     return None
@@ -163,12 +183,13 @@ def _tags(data: Map, report: _Report) -> tuple[str, ...]:
         return ()
     values = [value] if _text(value) else value
     if not isinstance(values, list) or not all(_text(tag) for tag in values):
-        report(data.lines["tags"], "'tags' must be a list of words")
+        report(data.lines["tags"], "'tags' must be a list of words, like 'tags: [anatomy, cells]'")
         return ()
     tags = []
     for tag in values:
         if not TAG.match(tag) or tag.startswith("::") or tag.endswith("::"):
-            report(data.lines["tags"], f"tag '{tag}' must be one word without spaces or quotes ('::' nests)")
+            report(data.lines["tags"], f"tag '{tag}' must be one word without spaces or quotes; "
+                                       "join words with '-' ('::' nests)")
         else:
             tags.append(tag)
     return tuple(tags)
@@ -181,27 +202,33 @@ def _item(entry: Any, *, line: int, deck: str | None, file_tags: tuple[str, ...]
         report(line, "each card must be a mapping with 'id', 'source' and 'question'/'answer' or 'cloze'")
         return None
     before = len(report.problems)
-    report.unknown_keys(entry, ITEM_KEYS, "card")
+    suggested = report.unknown_keys(entry, ITEM_KEYS, "card")
     item_id = entry.get("id")
     if "id" not in entry:
-        report(line, "card has no 'id'; run `deckbuild ids` to add one")
-    elif not _text(item_id) or not ID.match(item_id):
+        if "id" not in suggested:
+            report(line, "card has no 'id'; run `deckbuild ids` to add one")
+    elif not _text(item_id):
+        report(entry.lines["id"], "'id' must be text, like 'id: cell-membrane'")
+    elif not ID.match(item_id):
         report(entry.lines["id"], f"id '{item_id}' must be lowercase letters, digits and single '-' between them")
     for key in TEXT_KEYS:
         if key in entry and (not _text(entry[key]) or not entry[key].strip()):
             report(entry.lines[key], f"'{key}' must be non-empty text")
-    _shape(entry, line=line, report=report)
-    cited = _cited(entry, line=line, sources=sources, report=report)
+        elif key in MARKDOWN_KEYS and key in entry:
+            _images(entry[key], line=entry.lines[key], report=report)
+    _shape(entry, line=line, report=report, suggested=suggested)
+    cited = _cited(entry, line=line, sources=sources, report=report, suggested=suggested)
     reverse = entry.get("reverse", False)
     if not isinstance(reverse, bool):
         report(entry.lines["reverse"], "'reverse' must be true or false")
     allow = entry.get("allow") or []
     if not isinstance(allow, list) or not all(_text(rule) for rule in allow):
-        report(entry.lines["allow"], "'allow' must be a list of lint rule names")
+        report(entry.lines["allow"], "'allow' must be a list of lint rule names, like 'allow: [long-answer]'")
         allow = ()
     for rule in allow:
         if rule not in RULES:
-            report(entry.lines["allow"], f"unknown lint rule '{rule}'{_suggest(rule, RULES)}")
+            hint = _suggest(rule, RULES) or f"; the rules are {', '.join(RULES)}"
+            report(entry.lines["allow"], f"unknown lint rule '{rule}'{hint}")
     tags = _tags(entry, report)
     if len(report.problems) > before or deck is None:
         return None
@@ -224,7 +251,17 @@ def _item(entry: Any, *, line: int, deck: str | None, file_tags: tuple[str, ...]
     )
 
 
-def _shape(entry: Map, *, line: int, report: _Report) -> None:
+def _images(text: str, *, line: int, report: _Report) -> None:
+    """Report each image that isn't a relative path (or a web address); the renderer would drop it."""
+    if "![" not in text and "<img" not in text.lower():
+        return
+    for match in IMAGE.finditer(text):
+        src = match.group(1) or match.group(2)
+        if not LOCAL.match(src) and not re.match(r"https?://", src, re.I):
+            report(line, f"image '{src}' must be a path relative to this file, inside the cards folder")
+
+
+def _shape(entry: Map, *, line: int, report: _Report, suggested: set[str | None]) -> None:
     """Check that an item is exactly one of question/answer or cloze."""
     if "cloze" in entry:
         if "question" in entry or "answer" in entry:
@@ -235,31 +272,46 @@ def _shape(entry: Map, *, line: int, report: _Report) -> None:
             report(entry.lines["cloze"], "cloze has no deletion; mark one like {{c1::answer}}")
         if 0 in numbers:
             report(entry.lines["cloze"], "cloze numbers start at c1")
-        if entry.get("reverse"):
-            report(entry.lines["reverse"], "'reverse' applies to question/answer cards, not clozes")
+        if entry.get("reverse") is True:
+            report(entry.lines["reverse"], "'reverse' applies to question/answer cards, not clozes; remove it")
         return
+    if suggested & {"question", "answer", "cloze"}:
+        return  # a misspelt key is already reported; a missing one would say the same thing again
     if "question" not in entry and "answer" not in entry:
         report(line, "card needs 'question' and 'answer', or 'cloze'")
     elif "answer" not in entry:
-        report(entry.lines["question"], "card has a 'question' but no 'answer'")
+        report(entry.lines["question"], "card has a 'question' but no 'answer'; add one")
     elif "question" not in entry:
-        report(entry.lines["answer"], "card has an 'answer' but no 'question'")
+        report(entry.lines["answer"], "card has an 'answer' but no 'question'; add one")
 
 
-def _cited(entry: Map, *, line: int, sources: dict[str, Source] | None, report: _Report) -> tuple[str, ...]:
+def _cited(entry: Map, *, line: int, sources: dict[str, Source] | None, report: _Report,
+           suggested: set[str | None]) -> tuple[str, ...]:
     """The source keys an item cites, each checked against the bibliography (None: it didn't load)."""
     if "source" not in entry:
-        report(line, "card has no 'source'; cite a key of sources.yaml")
+        if "source" not in suggested:
+            report(line, "card has no 'source'; cite a key of sources.yaml")
         return ()
     value = entry["source"]
     keys = [value] if _text(value) else value
     if not isinstance(keys, list) or not keys or not all(_text(key) for key in keys):
-        report(entry.lines["source"], "'source' must be a source key or a list of them")
+        report(entry.lines["source"], "'source' must be a key of sources.yaml or a list of them")
         return ()
     for key in keys:
         if sources is not None and key not in sources:
-            report(entry.lines["source"], f"unknown source '{key}'{_suggest(key, sources)}; add it to sources.yaml")
+            hint = _suggest(key, sources) or "; add it to sources.yaml"
+            report(entry.lines["source"], f"unknown source '{key}'{hint}")
     return tuple(dict.fromkeys(keys))
+
+
+def unique_ids(items: list[Item], problems: list[Problem]) -> None:
+    """Report every id used twice in the tree, naming both places."""
+    first: dict[str, Item] = {}
+    for item in items:
+        other = first.setdefault(item.id, item)
+        if other is not item:
+            problems.append(Problem(path=item.path, line=item.line_of("id"), message=(
+                f"duplicate id '{item.id}' (also at {other.path}:{other.line_of('id')}); give one a new id")))
 
 
 def validate_tree(*, root: Path, sources_doc: Document | None, decks: list[Document],
@@ -268,12 +320,5 @@ def validate_tree(*, root: Path, sources_doc: Document | None, decks: list[Docum
     sources = validate_sources(sources_doc, problems)
     known = sources if check_sources else None
     items = [item for doc in decks for item in validate_deck(doc, sources=known, problems=problems)]
-    first: dict[str, Item] = {}
-    for item in items:
-        if item.id in first:
-            other = first[item.id]
-            problems.append(Problem(path=item.path, line=item.line_of("id"), message=(
-                f"duplicate id '{item.id}' (also at {other.path}:{other.line_of('id')})")))
-        else:
-            first[item.id] = item
-    return Tree(root=root, sources=sources, items=tuple(first.values()))
+    unique_ids(items, problems)
+    return Tree(root=root, sources=sources, items=tuple(items))

@@ -40,6 +40,14 @@ cards:
 """
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own empty cache folder, never the user's."""
+    folder = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder / "deckbuild"
+
+
 @pytest.fixture
 def write_tree(tmp_path: Path) -> Callable[..., Path]:
     """Write a cards tree: {relative path: YAML text}; sources.yaml is added unless given."""

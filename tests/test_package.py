@@ -98,3 +98,15 @@ def test_unsafe_html_never_reaches_a_note(write_tree, deckbuild, anki, tmp_path)
     assert not re.search(r"""=\s*["']?\s*javascript:""", fields)
     assert "[md](javascript:alert(4))" in note["Answer"]  # Markdown refused the link: inert text
     assert visible_text(note["Question"]) == "bold"
+
+
+def test_outputs_keep_ordinary_file_permissions(write_tree, deckbuild, tmp_path):
+    cards = write_tree()
+    out = tmp_path / "out.apkg"
+    deckbuild("build", cards, "-o", out)
+    state = cards / "deckbuild-state.json"
+    assert out.stat().st_mode & 0o777 == state.stat().st_mode & 0o777 == (cards / "deck.yaml").stat().st_mode & 0o777
+    state.chmod(0o640)
+    (cards / "deck.yaml").write_text((cards / "deck.yaml").read_text().replace("glue", "paste"))
+    deckbuild("build", cards, "-o", out)
+    assert state.stat().st_mode & 0o777 == 0o640

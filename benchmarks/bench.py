@@ -1,0 +1,663 @@
+"""Benchmark deckbuild against a plain PyYAML + genanki floor on a synthetic tree; prints a Markdown table.
+
+Usage (from the repository root, with the project's virtual environment):
+
+    python benchmarks/bench.py               # 50,000 items in 100 files, each figure the median of 3 runs
+    python benchmarks/bench.py --quick       # 2,000 items in 10 files, 1 run: a smoke test
+    python benchmarks/bench.py --floor TREE OUT   # only the floor: parse TREE, write OUT with genanki
+
+Every figure is one whole process, started the way a user starts it (`python -m builder ...`), so it
+includes interpreter start-up and imports. Wall time is `time.perf_counter` around the child; peak
+memory is the child's own `ru_maxrss`, read from `os.wait4` when it is reaped (exact per run, no
+wrapper process, no dependency on /usr/bin/time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+QUICK = {"items": 2_000, "files": 10, "repeat": 1}
+DEFAULTS = {"items": 50_000, "files": 100, "repeat": 3}
+STATE = "deckbuild-state.json"
+
+# The issue's budgets: times as a multiple of the floor's, memory in MB, size as a multiple of genanki's.
+COLD, WARM, CHECK, MEMORY_MB, SIZE = 1.5, 0.5, 1.0, 400, 0.25
+
+# Floor note type ids, chosen once at random.
+FLOOR_BASIC_ID = 1_607_392_319
+FLOOR_CLOZE_ID = 1_607_392_320
+
+
+# --- the synthetic tree -----------------------------------------------------------------------------------
+
+# Content words, most common first; drawn with Zipf-like weights so the text compresses like prose does.
+_WORDS = """
+cell brain pain nerve signal immune protein response system microglia neuron patient study blood spinal cord
+inflammation fatigue sleep muscle memory symptom receptor tissue chronic disease cause level function change
+activity stress body damage injury release central nervous syndrome therapy treatment drug dose effect risk
+factor gene expression pathway region cortex network structure volume density marker evidence imaging scan
+fluid barrier vessel glia astrocyte synapse axon dendrite myelin sheath cytokine chemokine antibody antigen
+infection virus bacteria toxin defense repair growth death survival energy metabolism mitochondria oxygen
+glucose hormone cortisol serotonin dopamine glutamate sensitivity threshold stimulus touch heat cold pressure
+movement exercise rest recovery trial placebo outcome measure score scale questionnaire criteria diagnosis
+onset duration severity frequency episode flare trigger relief management medication antidepressant
+analgesic opioid anticonvulsant supplement diet weight age sex women men children adults population sample
+control group cohort model mouse rat animal laboratory experiment result finding analysis data method
+review article author journal clinic hospital doctor nurse research scientist theory hypothesis mechanism
+process role link association correlation difference increase decrease balance state phase stage type form
+part area layer surface membrane channel ion calcium sodium potassium charge current wave rhythm pattern
+thalamus hippocampus amygdala hypothalamus cerebellum brainstem insula prefrontal connectivity plasticity
+habituation sensitization allodynia hyperalgesia nociception perception attention cognition mood anxiety
+depression fog headache migraine stiffness tenderness tender point widespread regional local systemic
+acute persistent mild moderate severe early late normal abnormal active resting healthy affected primary
+secondary common rare specific general central peripheral internal external small large high low long short
+first second new old key main major minor clear unclear likely possible important different similar
+protects detects clears releases triggers blocks reduces increases activates suppresses amplifies prunes
+sends receives controls regulates measures shows suggests explains predicts links supports reveals limits
+""".split()
+_SMALL = ["the", "of", "in", "a", "to", "and", "by", "with", "for", "on", "from", "its", "their", "during"]
+_ASK = ["What", "Which", "How", "Why", "Where", "When", "What does", "Which cells", "How does", "What is"]
+_SURNAMES = ["Abraham", "Bennett", "Castillo", "Dellwo", "Eriksen", "Fujita", "Graeber", "Haddad", "Ivanova",
+             "Jensen", "Kowalski", "Light", "Moreau", "Nakamura"]
+_PUBLISHERS = ["Journal of Neuroscience", "Glia", "Pain", "Frontiers in Neurology", "Verywell Health",
+               "Cleveland Clinic", "Nature Reviews Neuroscience", "The Lancet Neurology"]
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ,.;()'?-]*[A-Za-z0-9.?)]\Z")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tree:
+    """A generated cards tree and the one answer line the warm runs edit."""
+
+    root: Path
+    items: int
+    files: int
+    qa: int
+    clozes: int
+    reversed: int
+    cards: int
+    edit_path: Path
+    edit_line: int
+    size: int
+
+
+def _scalar(text: str) -> str:
+    """A YAML scalar for text: plain where that is unambiguous, else double-quoted (JSON is valid YAML)."""
+    return text if _PLAIN.match(text) and ": " not in text and " #" not in text else json.dumps(text, ensure_ascii=False)
+
+
+class _Writer:
+    """Seeded text for the tree: questions, answers, clozes, extras, quotes and ids from a fixed vocabulary."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.words = _WORDS
+        self.known = set(_WORDS)
+        self.weights = [1 / (rank + 10) for rank in range(len(_WORDS))]
+        self.tags = sorted({rng.choice(_WORDS[:120]) for _ in range(25)}
+                           | {f"{rng.choice(_WORDS[:60])}::{rng.choice(_WORDS)}" for _ in range(10)})
+        self.questions: set[str] = set()
+        self.ids: set[str] = set()
+
+    def phrase(self, count: int) -> list[str]:
+        """`count` words, about one in four a small function word."""
+        content = iter(self.rng.choices(self.words, weights=self.weights, k=count))
+        return [self.rng.choice(_SMALL) if self.rng.random() < 0.25 else next(content) for _ in range(count)]
+
+    def emphasise(self, words: list[str], *, mark: str) -> list[str]:
+        """The words with one of them (not a function word) wrapped in `mark`."""
+        spots = [i for i, w in enumerate(words) if w not in _SMALL] or [0]
+        i = self.rng.choice(spots)
+        return words[:i] + [f"{mark}{words[i]}{mark}"] + words[i + 1:]
+
+    def question(self) -> tuple[str, list[str]]:
+        """A question under 30 words with one '?', unique across the tree, and its content words."""
+        while True:
+            body = self.phrase(self.rng.randint(4, 20))
+            if self.rng.random() < 0.1:
+                body = self.emphasise(body, mark="**")
+            text = f"{self.rng.choice(_ASK)} {' '.join(body)}?"
+            key = text.replace("*", "").casefold()  # as the duplicate-question lint compares them
+            if key not in self.questions:
+                self.questions.add(key)
+                return text, [w.strip("*") for w in body if w.strip("*") in self.known]
+
+    def answer(self) -> str:
+        """An answer under 15 words, at most three comma-separated parts, never a bare yes/no."""
+        words = self.phrase(self.rng.randint(2, 11))
+        if self.rng.random() < 0.3:
+            words = self.emphasise(words, mark="**")
+        if len(words) > 5 and self.rng.random() < 0.3:
+            words[2] += ","
+        text = " ".join(words)
+        return text[0].upper() + text[1:] + "."
+
+    def cloze(self) -> str:
+        """A cloze of 8 to 28 words with 1 to 3 deletions, each cN used once."""
+        words = self.phrase(self.rng.randint(8, 28))
+        count, starts = self.rng.randint(1, 3), []
+        content = [i for i, word in enumerate(words) if word not in _SMALL] or [0]
+        for i in self.rng.sample(content, k=len(content)):  # deletions start on content words, 3+ words apart
+            if len(starts) < count and all(abs(i - j) >= 3 for j in starts):
+                starts.append(i)
+        starts.sort()
+        for n, start in reversed(list(enumerate(starts, 1))):
+            span = self.rng.randint(1, 2)
+            words[start:start + span] = ["{{c%d::%s}}" % (n, " ".join(words[start:start + span]))]
+        text = " ".join(words)
+        return text[0].upper() + text[1:] + "."
+
+    def extra(self) -> str:
+        """A note under the answer, with Markdown emphasis and often a link."""
+        words = self.phrase(self.rng.randint(8, 24))
+        if self.rng.random() < 0.7:
+            words = self.emphasise(words, mark="*")
+        if self.rng.random() < 0.5:
+            target = self.rng.choice(self.words)
+            at = self.rng.randrange(len(words))
+            words.insert(at, f"(see [{target} {self.rng.choice(self.words)}](https://example.org/wiki/{target}))")
+        text = " ".join(words)
+        return text[0].upper() + text[1:] + "."
+
+    def quote(self) -> str:
+        """A sentence quoted from the source, now and then with typographic punctuation."""
+        words = self.phrase(self.rng.randint(6, 20))
+        if self.rng.random() < 0.2:
+            words[-1] += "’s role"
+        if len(words) > 8 and self.rng.random() < 0.2:
+            words[3] += " —"
+        text = " ".join(words)
+        return text[0].upper() + text[1:]
+
+    def item_id(self, words: list[str]) -> str:
+        """An id from a few content words, unique across the tree."""
+        base = "-".join(list(dict.fromkeys(words))[:4] or [self.rng.choice(self.words)])
+        candidate, n = base, 2
+        while candidate in self.ids:
+            candidate, n = f"{base}-{n}", n + 1
+        self.ids.add(candidate)
+        return candidate
+
+
+def _sources(rng: random.Random, writer: _Writer) -> tuple[str, list[str]]:
+    """sources.yaml with ten entries, and their keys."""
+    keys, lines = [], ["# Generated by benchmarks/bench.py.", ""]
+    for surname in rng.sample(_SURNAMES, 10):
+        year = rng.randint(2005, 2024)
+        key = f"{surname.lower()}-{year}"
+        keys.append(key)
+        title = " ".join(writer.phrase(rng.randint(4, 12)))
+        lines += [f"{key}:", f"  title: {_scalar(title[0].upper() + title[1:])}",
+                  f"  author: {surname} {rng.choice('ABCDEFGHJKLMNPRST')}, et al.",
+                  f"  publisher: {_scalar(rng.choice(_PUBLISHERS))}",
+                  f'  date: "{year}-{rng.randint(1, 12):02d}"']
+        if rng.random() < 0.5:
+            lines.append(f"  url: https://example.org/{key}")
+        lines.append("")
+    return "\n".join(lines), keys
+
+
+def generate(*, root: Path, items: int, files: int, seed: int) -> Tree:
+    """Write a deterministic tree of `items` items in `files` deck files under `root`."""
+    rng = random.Random(seed)
+    writer = _Writer(rng)
+    root.mkdir(parents=True, exist_ok=True)
+    text, keys = _sources(rng, writer)
+    (root / "sources.yaml").write_text(text, encoding="utf-8")
+    width = max(2, len(str(files)))
+    counts = [items // files + (i < items % files) for i in range(files)]
+    qa = clozes = reverse = cards = 0
+    edit_path, edit_line, size = root, 0, len(text.encode())
+    for number, count in enumerate(counts, 1):
+        name = f"part-{number:0{width}d}.yaml"
+        lines = [f"# Deck file {number} of {files}, generated by benchmarks/bench.py (seed {seed}).",
+                 f"deck: Bench::Part {number:0{width}d}", "tags: [bench]", "cards:"]
+        for _ in range(count):
+            source = rng.choice(keys) if rng.random() < 0.9 else rng.sample(keys, 2)
+            tags = rng.sample(writer.tags, rng.choice((0, 1, 1, 2, 2, 3)))
+            if rng.random() < 0.7:
+                question, content = writer.question()
+                lines += [f"  - id: {writer.item_id(content)}", f"    question: {_scalar(question)}"]
+                if not edit_line and number == (files + 1) // 2:
+                    edit_path, edit_line = root / name, len(lines) + 1
+                lines.append(f"    answer: {_scalar(writer.answer())}")
+                if rng.random() < 0.6:
+                    lines.append(f"    extra: {_scalar(writer.extra())}")
+                qa += 1
+                cards += 1
+                if rng.random() < 0.2:
+                    lines.append("    reverse: true")
+                    reverse += 1
+                    cards += 1
+            else:
+                cloze = writer.cloze()
+                words = [w for w in re.sub(r"\{\{c\d+::|\}\}", " ", cloze).lower().split() if w in writer.known]
+                lines += [f"  - id: {writer.item_id(words)}", f"    cloze: {json.dumps(cloze, ensure_ascii=False)}"]
+                if rng.random() < 0.3:
+                    lines.append(f"    extra: {_scalar(writer.extra())}")
+                clozes += 1
+                cards += len(re.findall(r"\{\{c\d+::", cloze))
+            lines.append(f"    source: {source}" if isinstance(source, str) else f"    source: [{', '.join(source)}]")
+            lines.append(f"    quote: {_scalar(writer.quote())}")
+            if tags:
+                lines.append(f"    tags: [{', '.join(tags)}]")
+            lines.append("")
+        data = ("\n".join(lines) + "\n").encode()
+        (root / name).write_bytes(data)
+        size += len(data)
+    if not edit_line:
+        raise SystemExit("the tree has no question/answer item in its middle file to edit; use more --items")
+    return Tree(root=root, items=items, files=files, qa=qa, clozes=clozes, reversed=reverse, cards=cards,
+                edit_path=edit_path, edit_line=edit_line, size=size)
+
+
+def edit_answer(tree: Tree, *, revision: int) -> None:
+    """Change the one answer the warm runs edit, to a text no earlier run has built."""
+    lines = tree.edit_path.read_text(encoding="utf-8").split("\n")
+    assert lines[tree.edit_line - 1].startswith("    answer: "), lines[tree.edit_line - 1]
+    lines[tree.edit_line - 1] = f"    answer: Revised answer number {revision}."
+    tree.edit_path.write_text("\n".join(lines), encoding="utf-8")
+
+
+# --- the floor: the least any tool must do -------------------------------------------------------------------
+
+def floor(tree: Path, output: Path) -> None:
+    """Parse every file with libyaml and write the same notes with plain genanki; print the counts."""
+    import hashlib
+
+    import genanki
+    import yaml
+
+    basic = genanki.Model(
+        FLOOR_BASIC_ID, "Floor Basic (optional reversed card)",
+        fields=[{"name": "Front"}, {"name": "Back"}, {"name": "Reverse"}],
+        templates=[
+            {"name": "Card 1", "qfmt": "{{Front}}", "afmt": "{{FrontSide}}<hr id=answer>{{Back}}"},
+            {"name": "Card 2", "qfmt": "{{#Reverse}}{{Back}}{{/Reverse}}",
+             "afmt": "{{FrontSide}}<hr id=answer>{{Front}}"},
+        ],
+    )
+    cloze = genanki.Model(
+        FLOOR_CLOZE_ID, "Floor Cloze",
+        fields=[{"name": "Text"}, {"name": "Back Extra"}],
+        templates=[{"name": "Cloze", "qfmt": "{{cloze:Text}}", "afmt": "{{cloze:Text}}<br>{{Back Extra}}"}],
+        model_type=genanki.Model.CLOZE,
+    )
+    sources = yaml.load((tree / "sources.yaml").read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    decks: dict[str, genanki.Deck] = {}
+    notes = cards = 0
+    for path in sorted(tree.glob("*.yaml")):
+        if path.name == "sources.yaml":
+            continue
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        name = doc["deck"]
+        if name not in decks:
+            decks[name] = genanki.Deck(int.from_bytes(hashlib.sha256(name.encode()).digest()[:6], "big"), name)
+        for item in doc["cards"]:
+            keys = [item["source"]] if isinstance(item["source"], str) else item["source"]
+            cited = "<br>".join(f"{sources[k].get('author', '')} <i>{sources[k]['title']}</i>" for k in keys)
+            back = "<br>".join(part for part in (item.get("extra"), cited, item.get("quote")) if part)
+            tags = list(doc.get("tags") or []) + list(item.get("tags") or [])
+            if "cloze" in item:
+                note = genanki.Note(model=cloze, fields=[item["cloze"], back], guid=genanki.guid_for(item["id"]),
+                                    tags=tags)
+            else:
+                note = genanki.Note(model=basic, fields=[item["question"], f"{item['answer']}<br>{back}",
+                                                         "y" if item.get("reverse") else ""],
+                                    guid=genanki.guid_for(item["id"]), tags=tags)
+            decks[name].add_note(note)
+            notes += 1
+            cards += len(note.cards)
+    genanki.Package(list(decks.values())).write_to_file(str(output))
+    print(f"{notes} notes, {cards} cards → {output}")
+
+
+# --- measuring ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Run:
+    """One finished child process: its wall time, CPU time, peak resident memory and output."""
+
+    seconds: float
+    cpu: float
+    peak_rss: int
+    stdout: str
+
+
+def measure(argv: list[str], *, env: dict[str, str]) -> Run:
+    """Run one command to completion; its wall time, and its peak RSS as the kernel reports it on reaping."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=REPO)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if child.returncode != 0:
+        tail = "\n".join((stdout + stderr).strip().splitlines()[-20:])
+        raise SystemExit(f"`{' '.join(argv)}` exited {child.returncode}:\n{tail}")
+    # Linux reports kilobytes (KiB); macOS reports bytes.
+    peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+    return Run(seconds=seconds, cpu=usage.ru_utime + usage.ru_stime, peak_rss=peak, stdout=stdout + stderr)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Series:
+    """The runs of one measurement, and what was noticed checking their output."""
+
+    label: str
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        """The median wall time in seconds."""
+        return statistics.median(run.seconds for run in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        """The median CPU time (user + system) in seconds."""
+        return statistics.median(run.cpu for run in self.runs)
+
+    @property
+    def peak(self) -> int:
+        """The largest peak RSS over the runs, in bytes."""
+        return max(run.peak_rss for run in self.runs)
+
+    def spread(self) -> str:
+        """The fastest and slowest run, when there was more than one."""
+        times = sorted(run.seconds for run in self.runs)
+        return f"{times[0]:.2f}–{times[-1]:.2f}" if len(times) > 1 else "—"
+
+
+_SUMMARY = re.compile(r"(\d+) notes, (\d+) cards \((\d+) new, (\d+) changed")
+_CHECKED = re.compile(r"(\d+) notes checked, (\d+) warnings?")
+
+
+def verify(run: Run, *, what: str, tree: Tree, notes: list[str], new: int | None = None,
+           changed: int | None = None) -> None:
+    """Note anything in a run's output that says it did not do the work being timed."""
+    if what == "check":
+        found = _CHECKED.search(run.stdout)
+        if not found:
+            notes.append("check: could not read its summary line; its work was not verified")
+        elif int(found.group(1)) != tree.items:
+            notes.append(f"check: checked {found.group(1)} notes, expected {tree.items}")
+        elif int(found.group(2)):
+            notes.append(f"check: {found.group(2)} lint warnings on the generated tree (printing them is timed)")
+        return
+    found = _SUMMARY.search(run.stdout) if what == "build" else re.search(r"(\d+) notes, (\d+) cards", run.stdout)
+    if not found:
+        notes.append(f"{what}: could not read its summary line; its work was not verified")
+        return
+    if (int(found.group(1)), int(found.group(2))) != (tree.items, tree.cards):
+        notes.append(f"{what}: wrote {found.group(1)} notes / {found.group(2)} cards, "
+                     f"expected {tree.items} / {tree.cards}")
+    if what == "build" and (int(found.group(3)), int(found.group(4))) != (new, changed):
+        notes.append(f"build: reported {found.group(3)} new / {found.group(4)} changed, expected {new} / {changed}")
+
+
+def _note_once(notes: list[str], message: str) -> None:
+    """Add a message to the notes unless an earlier run already added it."""
+    if message not in notes:
+        notes.append(message)
+
+
+def benchmark(*, tree: Tree, work: Path, repeat: int) -> tuple[dict[str, Series], dict[str, int], list[str]]:
+    """Run floor, cold, warm and check `repeat` times each, interleaved; the series, .apkg sizes and notes."""
+    # genanki leaves its temporary database in TMPDIR: keep it inside the work folder, which is removed.
+    base = dict(os.environ, TMPDIR=str(work / "tmp"))
+    base.pop("PYTHONDONTWRITEBYTECODE", None)  # every run would recompile the builder otherwise
+    (work / "tmp").mkdir(exist_ok=True)
+    deckbuild = [sys.executable, "-m", "builder"]
+    floor_apkg, deck_apkg = work / "floor.apkg", work / "deckbuild.apkg"
+    series = {key: Series(label=key) for key in ("floor", "cold", "warm", "check", "check-empty")}
+    notes: list[str] = []
+    # Unmeasured warm-up: byte-compile and page in the interpreter, the builder and genanki.
+    measure(deckbuild + ["--version"], env=base)
+    measure([sys.executable, "-c", "import genanki, yaml, builder.cli"], env=base)
+
+    def record(key: str, run: Run, revision: int) -> None:
+        series[key].runs.append(run)
+        print(f"  {key:<12} run {revision}/{repeat}: {run.seconds:7.2f} s wall {run.cpu:7.2f} s CPU "
+              f"{run.peak_rss / 1e6:7.1f} MB",
+              file=sys.stderr, flush=True)
+
+    for revision in range(1, repeat + 1):
+        floor_apkg.unlink(missing_ok=True)
+        run = measure([sys.executable, str(Path(__file__).resolve()), "--floor", str(tree.root), str(floor_apkg)],
+                      env=base)
+        found: list[str] = []
+        verify(run, what="floor", tree=tree, notes=found)
+        record("floor", run, revision)
+
+        cache = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
+        env = dict(base, XDG_CACHE_HOME=str(cache))
+        (tree.root / STATE).unlink(missing_ok=True)
+        deck_apkg.unlink(missing_ok=True)
+        run = measure(deckbuild + ["build", str(tree.root), "-o", str(deck_apkg)], env=env)
+        verify(run, what="build", tree=tree, notes=found, new=tree.items, changed=0)
+        record("cold", run, revision)
+
+        edit_answer(tree, revision=revision)
+        run = measure(deckbuild + ["build", str(tree.root), "-o", str(deck_apkg)], env=env)
+        verify(run, what="build", tree=tree, notes=found, new=0, changed=1)
+        record("warm", run, revision)
+
+        run = measure(deckbuild + ["check", str(tree.root)], env=env)
+        verify(run, what="check", tree=tree, notes=found)
+        record("check", run, revision)
+
+        empty = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
+        run = measure(deckbuild + ["check", str(tree.root)], env=dict(base, XDG_CACHE_HOME=str(empty)))
+        verify(run, what="check", tree=tree, notes=found)
+        record("check-empty", run, revision)
+        shutil.rmtree(cache)
+        shutil.rmtree(empty)
+        for message in found:
+            _note_once(notes, message)
+    sizes = {"floor": floor_apkg.stat().st_size, "deckbuild": deck_apkg.stat().st_size}
+    return series, sizes, notes
+
+
+# --- reporting ---------------------------------------------------------------------------------------------
+
+def _version(name: str) -> str:
+    """An installed distribution's version, or 'not installed'."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _cpu() -> str:
+    """The CPU model, as /proc/cpuinfo names it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "Hardware", "Processor")) and ":" in line:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def _memory() -> str:
+    """Total memory, from /proc/meminfo."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) * 1024 / 1e9:.1f} GB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return "unknown"
+
+
+def fingerprint() -> str:
+    """A hash of the builder's source, to tell whether it changed while the benchmark ran."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "builder").rglob("*.py")):
+        digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def _commit() -> str:
+    """The checkout's commit, and whether builder/ has uncommitted changes (read-only git calls)."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "--no-optional-locks", "-C", str(REPO), "status", "--porcelain", "--",
+                                "builder"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}{' with uncommitted changes in builder/' if dirty else ''}"
+
+
+def machine() -> list[str]:
+    """The machine and software the figures were measured on, as Markdown list lines."""
+    import platform
+
+    import yaml
+
+    cores = os.cpu_count() or 0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    return [
+        f"- CPU: {_cpu()}, {usable} usable of {cores} logical cores; memory {_memory()}; {platform.system()} "
+        f"{platform.release()}",
+        f"- Python {platform.python_version()} ({platform.python_implementation()}), {sys.executable}",
+        f"- PyYAML {yaml.__version__} {'with' if getattr(yaml, '__with_libyaml__', False) else 'WITHOUT'} libyaml; "
+        f"genanki {_version('genanki')}; anki {_version('anki')}; markdown-it-py {_version('markdown-it-py')}; "
+        f"nh3 {_version('nh3')}",
+        f"- deckbuild {_version('deckbuild')} from {REPO} at {_commit()} (builder/ source hash {fingerprint()})",
+    ]
+
+
+def _mb(size: int) -> str:
+    """Bytes as MB (10⁶ bytes)."""
+    return f"{size / 1e6:.1f} MB"
+
+
+def table(*, series: dict[str, Series], sizes: dict[str, int], repeat: int) -> list[str]:
+    """The results as a Markdown table: time, ratio to the floor, target, verdict, peak RSS."""
+    base = series["floor"].median
+
+    def verdict(value: float, limit: float) -> str:
+        return "PASS" if value <= limit else "FAIL"
+
+    rows = [
+        ("floor: PyYAML (libyaml) + genanki", series["floor"], None),
+        ("cold build (no state, empty cache)", series["cold"], COLD),
+        ("warm build (one answer changed)", series["warm"], WARM),
+        ("check (unchanged tree, warm cache)", series["check"], CHECK),
+        ("check (empty cache), for reference", series["check-empty"], None),
+    ]
+    runs = "median" if repeat == 1 else f"median of {repeat}"
+    lines = [f"| measurement | seconds ({runs}) | range | CPU s | × floor | target | result | peak RSS |",
+             "|---|---:|---:|---:|---:|---|---|---:|"]
+    for label, one, limit in rows:
+        ratio = one.median / base
+        target = f"≤ {limit:g}× floor" if limit is not None else "—"
+        result = verdict(ratio, limit) if limit is not None else "—"
+        lines.append(f"| {label} | {one.median:.2f} | {one.spread()} | {one.cpu:.2f} | {ratio:.2f}× | {target} | "
+                     f"{result} | "
+                     f"{_mb(one.peak)} |")
+    peak = max(series[key].peak for key in ("cold", "warm", "check", "check-empty"))
+    lines.append(f"| peak memory, largest deckbuild run | | | | | ≤ {MEMORY_MB} MB | "
+                 f"{verdict(peak / 1e6, MEMORY_MB)} | {_mb(peak)} |")
+    ratio = sizes["deckbuild"] / sizes["floor"]
+    lines.append(f"| .apkg size: {_mb(sizes['deckbuild'])} vs genanki's {_mb(sizes['floor'])} | | | | "
+                 f"{ratio:.2f}× genanki | ≤ {SIZE:g}× genanki | {verdict(ratio, SIZE)} | |")
+    return lines
+
+
+# --- the command -------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse options; run the floor alone, or generate a tree and run the whole benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, help=f"items in the tree [default {DEFAULTS['items']:,}]")
+    parser.add_argument("--files", type=int, help=f"deck files in the tree [default {DEFAULTS['files']}]")
+    parser.add_argument("--repeat", type=int, help=f"runs of each measurement; the median is reported "
+                                                   f"[default {DEFAULTS['repeat']}]")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated tree [default 1]")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2,000 items in 10 files, 1 run")
+    parser.add_argument("--workdir", type=Path, help="where to put the tree and outputs [default: a temp dir]")
+    parser.add_argument("--keep", action="store_true", help="keep the tree and outputs afterwards")
+    parser.add_argument("--floor", nargs=2, type=Path, metavar=("TREE", "OUT"),
+                        help="only run the floor: parse TREE with PyYAML, write OUT with genanki")
+    args = parser.parse_args(argv)
+    if args.floor:
+        floor(*args.floor)
+        return
+    preset = QUICK if args.quick else DEFAULTS
+    items, files, repeat = (getattr(args, key) or preset[key] for key in ("items", "files", "repeat"))
+    if items < 1 or files < 1 or repeat < 1 or files > items:
+        parser.error("--items, --files and --repeat must be positive, with no more files than items")
+    started = time.perf_counter()
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="deckbuild-bench-", dir=args.workdir))
+    try:
+        print(f"generating {items:,} items in {files} files under {work} ...", file=sys.stderr, flush=True)
+        tree = generate(root=work / "cards", items=items, files=files, seed=args.seed)
+        load, source = os.getloadavg()[0], fingerprint()
+        series, sizes, notes = benchmark(tree=tree, work=work, repeat=repeat)
+        load = (load, os.getloadavg()[0])
+        if fingerprint() != source:
+            notes.append("builder/ changed while the benchmark ran, so its runs measured different code; rerun")
+    finally:
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    runs = [run for one in series.values() for run in one.runs]
+    busy = sum(run.cpu for run in runs) / sum(run.seconds for run in runs)
+    if busy < 0.8:
+        notes.append(f"the measured processes were on a CPU only {busy:.0%} of their wall time: the machine was "
+                     "busy (or waiting on disk), so every figure is inflated; rerun on a quiet machine")
+    command = "python benchmarks/bench.py" + (" --quick" if args.quick else "") + "".join(
+        f" --{key} {getattr(args, key)}" for key in ("items", "files", "repeat") if getattr(args, key))
+    command += f" --seed {args.seed}" if args.seed != 1 else ""
+    out = [
+        f"Measured with `{command}` on {time.strftime('%Y-%m-%d')}:",
+        "",
+        *machine(),
+        f"- Load average (1 min) {load[0]:.2f} before the runs, {load[1]:.2f} after; "
+        f"the runs used {busy:.0%} of their wall time on a CPU",
+        f"- Tree: {items:,} items ({tree.qa:,} question/answer, {tree.reversed:,} of them reversed; "
+        f"{tree.clozes:,} clozes) → {tree.cards:,} cards, in {files} files, {_mb(tree.size)} of YAML (seed {args.seed})",
+        "",
+        *table(series=series, sizes=sizes, repeat=repeat),
+        "",
+        "Each figure is a whole process (`python -m builder ...`, or the floor script), interpreter start-up "
+        "included; peak RSS is the process's own maximum resident set (MB = 10⁶ bytes). The floor parses "
+        "every file with `yaml.CSafeLoader` and writes the same notes with genanki's `Package.write_to_file`.",
+        "",
+        f"This benchmark run took {int(elapsed // 60)} min {elapsed % 60:.0f} s in all.",
+    ]
+    if notes:
+        out += ["", "Noticed while checking the runs' output:", *(f"- {note}" for note in notes)]
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

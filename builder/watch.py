@@ -1,0 +1,59 @@
+"""`deckbuild watch`: rebuild the deck on every save of a card, image or source text."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import watchfiles
+
+from .build import Summary, build
+from .errors import DeckbuildError, UsageError
+from .state import FILENAME
+
+# What a build reads: deck files and sources.yaml, images the cards show, and sources' article texts.
+# Everything else, above all the state file and the .apkg a build writes, never starts a build.
+WATCHED = frozenset({".yaml", ".yml", ".txt", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif",
+                     ".bmp", ".tif", ".tiff", ".ico"})
+# How often, in ms, the watcher wakes with nothing to report; the first wake runs the first build.
+_IDLE_MS = 200
+
+
+def watched(*, cards_dir: Path, path: Path) -> bool:
+    """Whether a change to this file can change the build (hidden files and folders never do)."""
+    try:
+        parts = path.relative_to(cards_dir).parts
+    except ValueError:
+        return False
+    return (path.suffix.lower() in WATCHED and path.name != FILENAME
+            and not any(part.startswith(".") for part in parts))
+
+
+def build_once(*, cards_dir: Path, output: Path | None) -> Summary | DeckbuildError:
+    """One build's outcome: its Summary, or the error that stopped it (which wrote nothing)."""
+    try:
+        return build(cards_dir=cards_dir, output=output)
+    except DeckbuildError as err:
+        return err
+
+
+def watch(*, cards_dir: Path, output: Path | None, on_build: Callable[[Summary | DeckbuildError], None],
+          stop_event: threading.Event | None = None, debounce_ms: int = 1600) -> None:
+    """Build once, then again after every burst of saves, until stop_event is set or Ctrl-C."""
+    if not cards_dir.is_dir():
+        raise UsageError(f"cards folder '{cards_dir}' not found")
+    root = cards_dir.resolve()
+    built = False
+    # The first build waits for the watcher's first wake, so no save made after it can be missed.
+    for changes in watchfiles.watch(
+        root,
+        watch_filter=lambda change, path: watched(cards_dir=root, path=Path(path)),
+        debounce=debounce_ms,
+        stop_event=stop_event,
+        rust_timeout=_IDLE_MS,
+        yield_on_timeout=True,
+    ):
+        if changes or not built:
+            built = True
+            on_build(build_once(cards_dir=cards_dir, output=output))

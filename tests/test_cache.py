@@ -1,0 +1,97 @@
+"""The per-file cache: any content change reaches the .apkg, and cached builds are byte-identical."""
+
+from __future__ import annotations
+
+import zipfile
+
+from conftest import DECK
+
+IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(32))
+
+
+def fields_in(apkg) -> str:
+    """All note fields of a package, as one string."""
+    import sqlite3
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(apkg) as z:
+        z.extract("collection.anki2", folder)
+        conn = sqlite3.connect(Path(folder) / "collection.anki2")
+        try:
+            return "\n".join(row[0] for row in conn.execute("select flds from notes"))
+        finally:
+            conn.close()
+
+
+def test_cache_is_filled_and_used(write_tree, deckbuild, private_cache, tmp_path):
+    cards = write_tree()
+    deckbuild("build", cards, "-o", tmp_path / "a.apkg")
+    entries = list(private_cache.rglob("*.marshal"))
+    assert len(entries) == 1
+    deckbuild("build", cards, "-o", tmp_path / "b.apkg")
+    assert list(private_cache.rglob("*.marshal")) == entries
+
+
+def test_any_content_change_reaches_the_package(write_tree, deckbuild, tmp_path):
+    cards = write_tree()
+    out = tmp_path / "out.apkg"
+    deckbuild("build", cards, "-o", out)
+    (cards / "deck.yaml").write_text(DECK.replace("first line of defense", "front line of defence"))
+    assert deckbuild("build", cards, "-o", out).exit_code == 0
+    assert "front line of defence" in fields_in(out)
+    (cards / "sources.yaml").write_text((cards / "sources.yaml").read_text().replace("Verywell Health", "VWH"))
+    assert deckbuild("build", cards, "-o", out).exit_code == 0
+    assert "VWH" in fields_in(out)
+
+
+def test_a_changed_image_is_not_served_from_the_cache(write_tree, deckbuild, tmp_path):
+    cards = write_tree({"deck.yaml": "deck: T\ncards:\n  - {id: a, question: '![x](x.png)', answer: A, "
+                                     "source: dellwo-2022}\n", "x.png": IMAGE})
+    out = tmp_path / "out.apkg"
+    deckbuild("build", cards, "-o", out)
+    first = fields_in(out)
+    (cards / "x.png").write_bytes(IMAGE[::-1])
+    deckbuild("build", cards, "-o", out)
+    assert fields_in(out) != first
+    with zipfile.ZipFile(out) as z:
+        assert z.read("0") == IMAGE[::-1]
+
+
+def test_builds_with_and_without_cache_are_byte_identical(write_tree, deckbuild, tmp_path):
+    cards = write_tree()
+    deckbuild("build", cards, "-o", tmp_path / "cold.apkg")
+    deckbuild("build", cards, "-o", tmp_path / "warm.apkg")
+    deckbuild("build", cards, "-o", tmp_path / "none.apkg", "--no-cache")
+    cold = (tmp_path / "cold.apkg").read_bytes()
+    assert (tmp_path / "warm.apkg").read_bytes() == cold
+    assert (tmp_path / "none.apkg").read_bytes() == cold
+
+
+def test_a_corrupt_cache_is_ignored(write_tree, deckbuild, private_cache, tmp_path):
+    cards = write_tree()
+    deckbuild("build", cards, "-o", tmp_path / "a.apkg")
+    for entry in private_cache.rglob("*.marshal"):
+        entry.write_bytes(b"\x00garbage")
+    assert deckbuild("build", cards, "-o", tmp_path / "b.apkg").exit_code == 0
+    assert (tmp_path / "a.apkg").read_bytes() == (tmp_path / "b.apkg").read_bytes()
+
+
+def test_a_cache_entry_for_other_content_is_not_trusted(write_tree, deckbuild, private_cache, tmp_path):
+    cards = write_tree()
+    deckbuild("build", cards, "-o", tmp_path / "a.apkg")
+    [entry] = private_cache.rglob("*.marshal")
+    (cards / "deck.yaml").write_text(DECK.replace("means {{c1::glue}}", "means {{c1::paste}}"))
+    deckbuild("build", cards, "-o", tmp_path / "b.apkg")
+    [stale, fresh] = sorted(private_cache.rglob("*.marshal"), key=lambda p: p != entry)
+    stale_bytes = stale.read_bytes()
+    fresh.write_bytes(stale_bytes)  # an entry whose stored key doesn't match its name
+    deckbuild("build", cards, "-o", tmp_path / "c.apkg")
+    assert "paste" in fields_in(tmp_path / "c.apkg")
+
+
+def test_the_cache_lives_outside_the_cards_tree(write_tree, deckbuild, tmp_path):
+    cards = write_tree()
+    deckbuild("build", cards, "-o", tmp_path / "a.apkg", "--cache-dir", tmp_path / "elsewhere")
+    assert list((tmp_path / "elsewhere").rglob("*.marshal"))
+    assert sorted(p.name for p in cards.iterdir()) == ["deck.yaml", "deckbuild-state.json", "sources.yaml"]
