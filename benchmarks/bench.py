@@ -95,7 +95,9 @@ class Tree:
 
 def _scalar(text: str) -> str:
     """A YAML scalar for text: plain where that is unambiguous, else double-quoted (JSON is valid YAML)."""
-    return text if _PLAIN.match(text) and ": " not in text and " #" not in text else json.dumps(text, ensure_ascii=False)
+    if _PLAIN.match(text) and ": " not in text and " #" not in text:
+        return text
+    return json.dumps(text, ensure_ascii=False)
 
 
 class _Writer:
@@ -337,7 +339,7 @@ class Run:
 
 
 def measure(argv: list[str], *, env: dict[str, str]) -> Run:
-    """Run one command to completion; its wall time, and its peak RSS as the kernel reports it on reaping."""
+    """Run one command to completion: its wall time, and its CPU time and peak RSS as the kernel reports them."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         child = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=REPO)
@@ -357,7 +359,7 @@ def measure(argv: list[str], *, env: dict[str, str]) -> Run:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Series:
-    """The runs of one measurement, and what was noticed checking their output."""
+    """The runs of one measurement."""
 
     label: str
     runs: list[Run] = field(default_factory=list)
@@ -608,7 +610,8 @@ def main(argv: list[str] | None = None) -> None:
         floor(*args.floor)
         return
     preset = QUICK if args.quick else DEFAULTS
-    items, files, repeat = (getattr(args, key) or preset[key] for key in ("items", "files", "repeat"))
+    items, files, repeat = (preset[key] if getattr(args, key) is None else getattr(args, key)
+                            for key in ("items", "files", "repeat"))
     if items < 1 or files < 1 or repeat < 1 or files > items:
         parser.error("--items, --files and --repeat must be positive, with no more files than items")
     started = time.perf_counter()
@@ -635,7 +638,7 @@ def main(argv: list[str] | None = None) -> None:
         notes.append(f"the measured processes were on a CPU only {busy:.0%} of their wall time: the machine was "
                      "busy (or waiting on disk), so every figure is inflated; rerun on a quiet machine")
     command = "python benchmarks/bench.py" + (" --quick" if args.quick else "") + "".join(
-        f" --{key} {getattr(args, key)}" for key in ("items", "files", "repeat") if getattr(args, key))
+        f" --{key} {getattr(args, key)}" for key in ("items", "files", "repeat") if getattr(args, key) is not None)
     command += f" --seed {args.seed}" if args.seed != 1 else ""
     out = [
         f"Measured with `{command}` on {time.strftime('%Y-%m-%d')}:",
@@ -644,7 +647,8 @@ def main(argv: list[str] | None = None) -> None:
         f"- Load average (1 min) {load[0]:.2f} before the runs, {load[1]:.2f} after; "
         f"the runs used {busy:.0%} of their wall time on a CPU",
         f"- Tree: {items:,} items ({tree.qa:,} question/answer, {tree.reversed:,} of them reversed; "
-        f"{tree.clozes:,} clozes) → {tree.cards:,} cards, in {files} files, {_mb(tree.size)} of YAML (seed {args.seed})",
+        f"{tree.clozes:,} clozes) → {tree.cards:,} cards, in {files} files, {_mb(tree.size)} of YAML "
+        f"(seed {args.seed})",
         "",
         *table(series=series, sizes=sizes, repeat=repeat),
         "",

@@ -10,26 +10,12 @@ from pathlib import Path
 
 from .errors import ContentError, UsageError
 from .lint import lint
-from .load import load_file
-from .cache import Cache, key_for, pack, unpack
-from .model import Item, Note, Problem, Tree
+from .cache import Cache
+from .compile import Compiled, compile_tree, deck_files, shown  # noqa: F401 - the pipeline's entry points
+from .model import Note, Problem
 from .notetypes import NOTETYPES
 from .package import Row, write_apkg
-from .render import MediaStore, render_item
 from .state import FILENAME, Entry, State, dumps, read_state, write_atomic
-from .validate import unique_ids, validate_deck, validate_sources
-
-SOURCES = "sources.yaml"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Compiled:
-    """A cards tree compiled in memory: its items, rendered notes and findings."""
-
-    tree: Tree
-    notes: tuple[Note, ...]
-    problems: tuple[Problem, ...]
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Summary:
@@ -45,84 +31,6 @@ class Summary:
     removed: tuple[tuple[str, str], ...]
     moved: tuple[tuple[str, str, str], ...]
     rekinded: tuple[tuple[str, str, str], ...]
-
-
-def shown(cards_dir: Path, path: Path) -> str:
-    """A path as the user should see it: under the cards folder as they named it."""
-    return (cards_dir / path.relative_to(cards_dir)).as_posix()
-
-
-def deck_files(cards_dir: Path) -> list[Path]:
-    """Every deck file under the folder, in a stable order, skipping hidden folders."""
-    if not cards_dir.is_dir():
-        raise UsageError(f"cards folder '{cards_dir}' not found")
-    found = [
-        path for pattern in ("*.yaml", "*.yml") for path in cards_dir.rglob(pattern)
-        if path.is_file() and path != cards_dir / SOURCES
-        and not any(part.startswith(".") for part in path.relative_to(cards_dir).parts)
-    ]
-    return sorted(found, key=lambda p: p.relative_to(cards_dir).as_posix())
-
-
-def compile_tree(cards_dir: Path, *, cache: Cache | None = None) -> Compiled:
-    """Load, validate and render a whole tree, collecting every problem on the way.
-
-    Each deck file's items and notes are cached, keyed on its bytes and everything else its
-    output depends on; a file with problems is never cached.
-    """
-    problems: list[Problem] = []
-    files = deck_files(cards_dir)
-    if not files:
-        raise UsageError(f"no deck files (*.yaml) in '{cards_dir}'")
-    sources_path = cards_dir / SOURCES
-    sources_raw = sources_path.read_bytes() if sources_path.is_file() else None
-    sources_doc = None
-    if sources_raw is None:
-        problems.append(Problem(path=shown(cards_dir, sources_path), line=1, message=(
-            "missing bibliography: create sources.yaml mapping source keys to citations")))
-    else:
-        sources_doc, found = load_file(sources_path, shown=shown(cards_dir, sources_path), raw=sources_raw)
-        problems += found
-    sources = validate_sources(sources_doc, problems)
-    known = sources if sources_doc is not None else None
-    media = MediaStore(cards_dir)
-    context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"")
-    cache = cache or Cache(None)
-    items: list[Item] = []
-    notes: list[Note] = []
-    for path in files:
-        raw = path.read_bytes()
-        key = key_for(context, path.relative_to(cards_dir).as_posix(), raw)
-        hit = _cached(cache, key, media)
-        if hit is None:
-            before = len(problems)
-            doc, found = load_file(path, shown=shown(cards_dir, path), raw=raw)
-            problems += found
-            file_items = validate_deck(doc, sources=known, problems=problems) if doc else []
-            hit = file_items, [render_item(i, sources=sources, media=media, problems=problems) for i in file_items]
-            if len(problems) == before:
-                cache.put(key, pack(path.parent, *hit))
-        items += hit[0]
-        notes += hit[1]
-    unique_ids(items, problems)
-    tree = Tree(root=cards_dir, sources=sources, items=tuple(items))
-    return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems))
-
-
-def _cached(cache: Cache, key: str, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
-    """A file's cached items and notes, if present, well-formed, and its images unchanged."""
-    value = cache.get(key)
-    if value is None:
-        return None
-    try:
-        items, notes = unpack(value)
-    except (TypeError, ValueError):
-        return None
-    for note in notes:
-        for image in note.media:
-            if media.name_for(image.path) != image.name:
-                return None
-    return items, notes
 
 
 def compile_clean(cards_dir: Path, *, cache: Cache | None = None) -> Compiled:
