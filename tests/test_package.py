@@ -110,3 +110,29 @@ def test_outputs_keep_ordinary_file_permissions(write_tree, deckbuild, tmp_path)
     (cards / "deck.yaml").write_text((cards / "deck.yaml").read_text().replace("glue", "paste"))
     deckbuild("build", cards, "-o", out)
     assert state.stat().st_mode & 0o777 == 0o640
+
+
+def test_chunked_deflate_is_plain_deflate(write_tree, deckbuild, tmp_path):
+    import zlib
+
+    from builder.package import deflate
+
+    data = b"".join(f"note {i} about microglia and pain {i * i}\n".encode() for i in range(20000))
+    for chunk in (1 << 12, 1 << 16, 1 << 30):
+        assert zlib.decompress(deflate(data, chunk=chunk), -15) == data
+    assert deflate(b"") and zlib.decompress(deflate(b""), -15) == b""
+
+
+def test_a_package_deflated_in_many_chunks_imports_in_anki(write_tree, deckbuild, anki, tmp_path, monkeypatch):
+    from builder import package
+
+    monkeypatch.setattr(package, "_CHUNK", 4096)
+    items = "".join(f"  - {{id: n{i}, question: 'Question {i}?', answer: 'Answer {i}', source: dellwo-2022}}\n"
+                    for i in range(400))
+    cards = write_tree({"deck.yaml": "deck: T\ncards:\n" + items})
+    out = tmp_path / "out.apkg"
+    assert deckbuild("build", cards, "-o", out).exit_code == 0
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+        assert z.getinfo("collection.anki2").file_size > 20 * 4096
+    assert len(anki.import_apkg(out).new) == 400
