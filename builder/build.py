@@ -11,7 +11,7 @@ from pathlib import Path
 from .errors import ContentError, UsageError
 from .lint import lint
 from .cache import Cache
-from .compile import Compiled, compile_tree, deck_files, shown  # noqa: F401 - the pipeline's entry points
+from .compile import Compiled, compile_tree, shown
 from .model import Note, Problem
 from .notetypes import NOTETYPES
 from .package import Row, write_apkg
@@ -33,18 +33,19 @@ class Summary:
     rekinded: tuple[tuple[str, str, str], ...]
 
 
-def compile_clean(cards_dir: Path, *, cache: Cache | None = None) -> Compiled:
-    """A compiled tree with no errors; raises ContentError listing every one."""
+def compile_clean(cards_dir: Path, *, cache: Cache | None = None) -> tuple[Compiled, State]:
+    """The compiled tree and the last build's state; raises ContentError listing every error in both."""
     compiled = compile_tree(cards_dir, cache=cache)
-    errors = [p for p in compiled.problems if p.is_error]
+    state, state_problems = read_state(cards_dir, shown=shown(cards_dir, cards_dir / FILENAME))
+    errors = [p for p in compiled.problems if p.is_error] + state_problems
     if errors:
         raise ContentError(errors)
-    return compiled
+    return compiled, state
 
 
 def check(*, cards_dir: Path, cache: Cache | None = None) -> Compiled:
     """Every validation of `build` plus the card-quality lint, writing nothing; its problems are warnings."""
-    compiled = compile_clean(cards_dir, cache=cache)
+    compiled, _ = compile_clean(cards_dir, cache=cache)
     warnings = sorted(lint(compiled.tree, compiled.notes), key=Problem.sort_key)
     return replace(compiled, problems=tuple(warnings))
 
@@ -62,6 +63,8 @@ def now() -> int:
 def default_output(notes: tuple[Note, ...]) -> Path:
     """`dist/<top-level deck>.apkg`, when the tree has exactly one top-level deck."""
     roots = sorted({note.deck.split("::")[0] for note in notes})
+    if not roots:
+        raise UsageError("the tree has no cards, so no deck to name the .apkg after; add cards or choose a file with -o")
     if len(roots) != 1:
         raise UsageError(f"the decks have several top-level names ({', '.join(roots)}); choose a file with -o")
     return Path("dist") / (re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", roots[0]).strip(". ") + ".apkg")
@@ -69,11 +72,7 @@ def default_output(notes: tuple[Note, ...]) -> Path:
 
 def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = None) -> Summary:
     """Compile the tree into an .apkg and update the state file; nothing is written on errors."""
-    compiled = compile_clean(cards_dir, cache=cache)
-    state_shown = shown(cards_dir, cards_dir / FILENAME)
-    state, problems = read_state(cards_dir, shown=state_shown)
-    if problems:
-        raise ContentError(problems)
+    compiled, state = compile_clean(cards_dir, cache=cache)
     output = output or default_output(compiled.notes)
     stamp = now()
     rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .cache import Cache, key_for, pack, unpack
 from .errors import UsageError
-from .load import load_file
+from .load import Map, load_file
 from .model import Item, Note, Problem, Source, Tree
 from .render import MediaStore, render_item
 from .validate import unique_ids, validate_deck, validate_sources
@@ -83,6 +83,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None) -> Compiled:
         sources_doc, found = load_file(sources_path, shown=shown(cards_dir, sources_path), raw=sources_raw)
         problems += found
     sources = validate_sources(sources_doc, problems)
+    bibliography = sources_doc is not None and isinstance(sources_doc.data, Map)  # else keys can't be checked
     media = MediaStore(cards_dir)
     context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"")
     cache = cache or Cache(None)
@@ -92,7 +93,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None) -> Compiled:
         key = key_for(context, path.relative_to(cards_dir).as_posix(), raw)
         results.append(_cached(cache, key, media) or Job(
             path=path, shown=shown(cards_dir, path), raw=raw, key=key, root=cards_dir, sources=sources,
-            check_sources=sources_doc is not None, cache_dir=cache.folder))
+            check_sources=bibliography, cache_dir=cache.folder))
     jobs = [job for job in results if isinstance(job, Job)]
     fresh = iter(_compile_all(jobs))
     items: list[Item] = []

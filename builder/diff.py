@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .build import check, now, plan, shown
-from .errors import ContentError, UsageError
+from .build import compile_clean, now, plan
+from .errors import UsageError
 from .notetypes import NOTETYPES
 from .package import Row, write_apkg
-from .state import FILENAME, read_state
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -57,10 +56,7 @@ def predict(*, cards_dir: Path, collection: Path) -> Prediction:
         raise UsageError(f"deckbuild diff needs the anki package: {INSTALL}") from None
     if not collection.is_file():
         raise UsageError(f"collection '{collection}' not found")
-    compiled = check(cards_dir=cards_dir)
-    state, problems = read_state(cards_dir, shown=shown(cards_dir, cards_dir / FILENAME))
-    if problems:
-        raise ContentError(problems)
+    compiled, state = compile_clean(cards_dir)
     rows, new_state, _ = plan(compiled.notes, state=state, stamp=now())
     with tempfile.TemporaryDirectory(prefix="deckbuild-diff-") as work:
         apkg = Path(work) / "build.apkg"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from .build import deck_files, shown
+from .compile import deck_files, shown
 from .errors import ContentError
 from .load import Document, Map, Seq, load_file
 from .model import Problem
@@ -24,7 +24,7 @@ _FOLD = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe
                        "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "þ": "th", "Þ": "th"})
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::[^{}]*)?\}\}", re.S)
 _MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|<[^>]*>")  # links and images keep their text; tags go
-_BREAK = re.compile(r"(\r\n|[\r\n\x85\u2028\u2029])")  # the line breaks YAML counts lines by
+_BREAK = re.compile(r"(\r\n|[\r\n])")  # the line breaks load.py counts lines by, as editors do
 _LEAD = re.compile(r"( *)(-[ \t]+)?")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,10 @@ _BOOLS = yaml.constructor.SafeConstructor.bool_values
 _MAX_DEPTH = 64
 # What YAML 1.1 calls printable; anything else makes libyaml stop with a message about a position.
 _UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Line breaks to YAML but not to editors; where they occur, lines are counted by '\n', '\r\n' and '\r' alone.
+_ODD_BREAKS = re.compile("[\x85\u2028\u2029]")
+# Characters that would split a problem's one line, as escapes the reader can see.
+_BREAKS_SHOWN = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
 _REFUSED = object()  # stands for a mapping key that was refused, so its value is skipped
 
 
@@ -56,6 +62,7 @@ class Document:
 
 
 Found = list[tuple[int, str]]
+LineOf = Callable[[yaml.Mark], int]
 
 
 def load_file(path: Path, *, shown: str, raw: bytes | None = None) -> tuple[Document | None, list[Problem]]:
@@ -64,7 +71,7 @@ def load_file(path: Path, *, shown: str, raw: bytes | None = None) -> tuple[Docu
     A Document can come with problems (a duplicate key) that leave the rest of it worth checking.
     """
     def problems(found: Found) -> list[Problem]:
-        return [Problem(path=shown, line=line, message=message) for line, message in dict.fromkeys(found)]
+        return [Problem(path=shown, line=line, message=one_line(message)) for line, message in dict.fromkeys(found)]
 
     try:
         raw = path.read_bytes() if raw is None else raw
@@ -73,18 +80,24 @@ def load_file(path: Path, *, shown: str, raw: bytes | None = None) -> tuple[Docu
     text, found = _decode(raw)
     if text is None or found:
         return None, problems(found)
+    line_of = _line_finder(text)
     try:
-        data, refused, kept = _Builder(text).build()
+        data, refused, kept = _Builder(text, line_of).build()
     except yaml.MarkedYAMLError as err:
-        return None, problems(_tabs(text) if _tab_error(err, text) else [_syntax(err)])
+        return None, problems(_tabs(text) if _tab_error(err, text, line_of) else [_syntax(err, line_of)])
     except yaml.YAMLError as err:
         first = (str(err).splitlines() or ["invalid YAML"])[0]
         return None, problems([(1, f"YAML error: {first}")])
     if refused:
         return None, problems(refused + kept)
     if data is None:
-        return None, problems([(1, "file is empty (nothing but blank lines or comments); add its content or delete it")])
+        return None, problems([(1, "file is empty (only blank lines or comments); add its content or delete it")])
     return Document(path=path, shown=shown, data=data), problems(kept)
+
+
+def one_line(message: str) -> str:
+    """A message with any line break in the values it quotes shown as an escape, so it stays one line."""
+    return message.translate(_BREAKS_SHOWN)
 
 
 def _decode(raw: bytes) -> tuple[str | None, Found]:
@@ -104,6 +117,14 @@ def _decode(raw: bytes) -> tuple[str | None, Found]:
     return text, found
 
 
+def _line_finder(text: str) -> LineOf:
+    """How to turn a parser's mark into the line number an editor shows."""
+    if not _ODD_BREAKS.search(text):
+        return lambda mark: mark.line + 1
+    starts = [0] + [match.end() for match in re.finditer("\r\n|\r|\n", text)]
+    return lambda mark: bisect.bisect_right(starts, mark.index)
+
+
 def _bad_byte(row: bytes) -> str:
     """`byte 0xff` for the first byte of a line that isn't UTF-8, or nothing."""
     try:
@@ -117,17 +138,17 @@ def _tabs(text: str) -> Found:
     """Each line indented with a tab."""
     return [
         (n, "tab in indentation; YAML indents with spaces only")
-        for n, row in enumerate(text.splitlines(), 1)
+        for n, row in enumerate(text.split("\n"), 1)
         if "\t" in row[: len(row) - len(row.lstrip(" \t"))]
     ]
 
 
-def _tab_error(err: yaml.MarkedYAMLError, text: str) -> bool:
+def _tab_error(err: yaml.MarkedYAMLError, text: str, line_of: LineOf) -> bool:
     """Whether a syntax error comes from a tab in some line's indentation."""
     tabs = _tabs(text)
     if err.problem_mark is None or not tabs:
         return False
-    return "tab" in (err.problem or "") or any(n == err.problem_mark.line + 1 for n, _ in tabs)
+    return "tab" in (err.problem or "") or any(n == line_of(err.problem_mark) for n, _ in tabs)
 
 
 # How to fix the syntax errors people make most, by the words of libyaml's message.
@@ -144,13 +165,13 @@ _HINTS = (
 )
 
 
-def _syntax(err: yaml.MarkedYAMLError) -> tuple[int, str]:
+def _syntax(err: yaml.MarkedYAMLError, line_of: LineOf) -> tuple[int, str]:
     """Where a syntax error was found and how to fix it, on one line (naming where an unclosed thing opened)."""
     problem = err.problem or err.context or "invalid YAML"
     context = err.context or ""
     mark = err.problem_mark or err.context_mark
-    line = mark.line + 1 if mark else 1
-    opened = err.context_mark.line + 1 if err.context_mark else line
+    line = line_of(mark) if mark else 1
+    opened = line_of(err.context_mark) if err.context_mark else line
     if "quoted scalar" in context and "end of stream" in problem:
         return line, f"YAML syntax error: the quote opened at line {opened} is never closed; add the closing quote"
     if "flow sequence" in context:
@@ -171,8 +192,9 @@ class _Builder:
     (no billion laughs) and nesting is cut off before it can exhaust the stack.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, line_of: LineOf) -> None:
         self.loader = _Loader(text)
+        self.line_of = line_of
         self.refused: Found = []
         self.kept: Found = []
         self.stack: list[list[Any]] = []  # [container, pending key, key line] per open collection
@@ -196,7 +218,7 @@ class _Builder:
             return None
         loader.get_event()  # DocumentEnd
         if loader.check_event(yaml.DocumentStartEvent):
-            line = loader.peek_event().start_mark.line + 1
+            line = self.line_of(loader.peek_event().start_mark)
             self.refused.append((line, "a second YAML document starts here; a file holds one, so remove this '---'"))
         return data
 
@@ -204,7 +226,7 @@ class _Builder:
         """Read one whole value, nesting without recursion."""
         while True:
             event = self.loader.get_event()
-            line = event.start_mark.line + 1
+            line = self.line_of(event.start_mark)
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if self.start(event, line):
                     continue
@@ -240,6 +262,8 @@ class _Builder:
             return self.refuse(line, "YAML merge keys (<<) are not allowed; write the keys out")
         if tag not in _SCALARS:
             return self.refuse(line, _tag_message(tag))
+        if tag == _TAG + "bool" and event.value.lower() not in _BOOLS:  # only an explicit !!bool gets here
+            return self.refuse(line, f"'{event.value}' is not true or false; write one of them")
         return event.value if key else _SCALARS[tag](event.value)
 
     def wants_key(self) -> bool:

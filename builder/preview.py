@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .build import Compiled, check
-from .model import Media, Note
+from .model import Media
 from .notetypes import NOTETYPES
 from .state import write_atomic
 

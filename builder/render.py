@@ -21,6 +21,8 @@ _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]
 _SYNTAX = re.compile(r"[\\`*_\[\]<>&#!~|\n\r\t\x00\u00a0]|^[\s+=-]|^\d+[.)]|\s\Z")
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]|[\ue000\ue001]", re.DOTALL)
 _HOLD = re.compile("\ue000(\\d+)\ue001")
+_CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
+_TAG = re.compile(r"<[^>]*>")  # sanitized HTML escapes < and > everywhere but in its tags
 _PARAGRAPH = re.compile(r"<p>((?:(?!</?p>).)*)</p>\n?\Z", re.DOTALL)
 
 TAGS = {
@@ -61,9 +63,10 @@ class MediaStore:
         """The Media for a local image path, or why it can't be used."""
         path = (folder / unquote(src)).resolve()
         if not path.is_relative_to(self.root):
-            return f"image '{src}' is outside the cards folder"
+            return f"image '{src}' is outside the cards folder; move it inside and link it relative to this file"
         name = self.name_for(path)
-        return Media(name=name, path=path) if name else f"image '{src}' not found"
+        return Media(name=name, path=path) if name else (
+            f"image '{src}' not found; image paths are relative to the YAML file that uses them")
 
     def name_for(self, path: Path) -> str | None:
         """An image's packaged name, `<stem>-<content hash><suffix>`, or None if it can't be read."""
@@ -103,6 +106,10 @@ def _parse(text: str, *, on_image: Callable[[str], str | None] | None = None) ->
     if maths:
         # quote=True: a placeholder may sit in an attribute (a title, an alt); its math must not end it.
         clean = _HOLD.sub(lambda m: html.escape(maths[int(m.group(1))]), clean)
+    if "{" in clean or "}" in clean or "::" in clean:
+        # Anki's cloze syntax must never be found inside a tag: there it is written as references.
+        clean = _TAG.sub(lambda m: m.group(0).replace("{", "&#123;").replace("}", "&#125;").replace("::", ":&#58;"),
+                         clean)
     return clean.strip()
 
 
@@ -144,6 +151,20 @@ def citation(source: Source) -> str:
     return f'<div class="citation">{head + ". " if head else ""}{body}</div>'
 
 
+def cloze_numbers(text: str) -> set[int]:
+    """The deletion numbers Anki finds: an unclosed {{cN:: is plain text, with every deletion inside it."""
+    found: set[int] = set()
+    stack: list[set[int]] = []  # per open deletion: its number and those closed inside it
+    for token in _CLOZE_TOKEN.finditer(text):
+        if token.group(1) is not None:
+            stack.append({int(token.group(1))})
+        elif stack:
+            closed = stack.pop()
+            (stack[-1] if stack else found).update(closed)
+    found.discard(0)
+    return found
+
+
 def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
                 problems: list[Problem]) -> Note:
     """One item as a note: its fields, tags, cards and media."""
@@ -169,6 +190,12 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
     if item.kind == "cloze":
         fields = (field("cloze"), field("extra"), "", source, quote, item.id)
         ords = tuple(sorted({int(n) - 1 for n in CLOZE.findall(item.cloze or "")}))
+        # Anki finds deletions in the rendered text: one left unclosed, or dropped with a comment, a
+        # script, a tag's attribute or a link's address, would leave a blank card.
+        for number in sorted({o + 1 for o in ords} - cloze_numbers(fields[0])):
+            problems.append(Problem(path=item.path, line=item.line_of("cloze"), message=(
+                f"cloze deletion c{number} never reaches Anki: close it with '}}}}' and keep it out of "
+                "comments, scripts, tags and links")))
     else:
         fields = (field("question"), field("answer"), field("extra"), "", source, quote,
                   "y" if item.reverse else "", item.id)

@@ -14,6 +14,7 @@ from .model import Problem
 
 FILENAME = "deckbuild-state.json"
 VERSION = 1
+_RESTORE = "restore it from version control, or delete it to start afresh (every note is then re-stamped)"
 
 
 class Entry(NamedTuple):
@@ -44,15 +45,19 @@ def read_state(root: Path, *, shown: str) -> tuple[State, list[Problem]]:
         return State(), []
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as err:
+        line = getattr(err, "lineno", 1)
+        return State(), [Problem(path=shown, line=line, message=(
+            f"state file is not valid JSON ({getattr(err, 'msg', err)}); {_RESTORE}"))]
+    try:
         if data.get("version") != VERSION:
             raise ValueError(f"unknown version {data.get('version')!r}")
         items = {key: Entry(e["hash"], int(e["mod"]), e["deck"], int(e["nid"]), e["kind"])
                  for key, e in data["items"].items()}
         notetypes = {key: (e["hash"], int(e["mod"])) for key, e in data["notetypes"].items()}
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError):
         return State(), [Problem(path=shown, line=1, message=(
-            f"state file is unreadable ({err}); restore it from version control, "
-            "or delete it to start afresh (every note is then re-stamped)"))]
+            f"state file does not have the layout deckbuild {VERSION} writes; {_RESTORE}"))]
     return State(items=items, notetypes=notetypes), []
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .load import Document, Map, Seq
+from .load import Document, Map, Seq, one_line
 from .model import Item, Problem, Source, Tree
 from .rules import RULES
 
@@ -36,7 +36,7 @@ class _Report:
         self.problems = problems
 
     def __call__(self, line: int, message: str) -> None:
-        self.problems.append(Problem(path=self.shown, line=line, message=message))
+        self.problems.append(Problem(path=self.shown, line=line, message=one_line(message)))
 
     def unknown_keys(self, data: Map, allowed: Iterable[str], what: str) -> set[str | None]:
         """Report each key not in `allowed`, suggesting the nearest one; return the keys suggested."""
@@ -210,7 +210,9 @@ def _item(entry: Any, *, line: int, deck: str | None, file_tags: tuple[str, ...]
     elif not _text(item_id):
         report(entry.lines["id"], "'id' must be text, like 'id: cell-membrane'")
     elif not ID.match(item_id):
-        report(entry.lines["id"], f"id '{item_id}' must be lowercase letters, digits and single '-' between them")
+        like = "-".join(re.findall(r"[a-z0-9]+", item_id.lower()))
+        report(entry.lines["id"], f"id '{item_id}' must be lowercase letters, digits and single '-' between them"
+                                  + (f", like '{like}'" if like else ""))
     for key in TEXT_KEYS:
         if key in entry and (not _text(entry[key]) or not entry[key].strip()):
             report(entry.lines[key], f"'{key}' must be non-empty text")
@@ -272,6 +274,8 @@ def _shape(entry: Map, *, line: int, report: _Report, suggested: set[str | None]
             report(entry.lines["cloze"], "cloze has no deletion; mark one like {{c1::answer}}")
         if 0 in numbers:
             report(entry.lines["cloze"], "cloze numbers start at c1")
+        if _text(cloze) and (unclosed := _unclosed(cloze)):
+            report(entry.lines["cloze"], f"cloze deletion '{{{{c{unclosed}::' is never closed; end it with '}}}}'")
         if entry.get("reverse") is True:
             report(entry.lines["reverse"], "'reverse' applies to question/answer cards, not clozes; remove it")
         return
@@ -283,6 +287,20 @@ def _shape(entry: Map, *, line: int, report: _Report, suggested: set[str | None]
         report(entry.lines["question"], "card has a 'question' but no 'answer'; add one")
     elif "question" not in entry:
         report(entry.lines["answer"], "card has an 'answer' but no 'question'; add one")
+
+
+def _unclosed(cloze: str) -> str | None:
+    """The number of the first deletion that is opened and never closed, as Anki pairs them."""
+    open_numbers: list[str] = []
+    for match in _CLOZE_TOKEN.finditer(cloze):
+        if match.group(1) is not None:
+            open_numbers.append(match.group(1))
+        elif open_numbers:
+            open_numbers.pop()
+    return open_numbers[0] if open_numbers else None
+
+
+_CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
 
 
 def _cited(entry: Map, *, line: int, sources: dict[str, Source] | None, report: _Report,
