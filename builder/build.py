@@ -11,7 +11,7 @@ from pathlib import Path
 from .errors import ContentError, UsageError
 from .lint import lint
 from .cache import Cache
-from .compile import Compiled, compile_tree, shown
+from .compile import Compiled, Progress, compile_tree, shown
 from .model import Note, Problem
 from .notetypes import NOTETYPES
 from .package import Row, write_apkg
@@ -33,9 +33,10 @@ class Summary:
     rekinded: tuple[tuple[str, str, str], ...]
 
 
-def compile_clean(cards_dir: Path, *, cache: Cache | None = None) -> tuple[Compiled, State]:
+def compile_clean(cards_dir: Path, *, cache: Cache | None = None,
+                  progress: Progress | None = None) -> tuple[Compiled, State]:
     """The compiled tree and the last build's state; raises ContentError listing every error in both."""
-    compiled = compile_tree(cards_dir, cache=cache)
+    compiled = compile_tree(cards_dir, cache=cache, progress=progress)
     state, state_problems = read_state(cards_dir, shown=shown(cards_dir, cards_dir / FILENAME))
     errors = [p for p in compiled.problems if p.is_error] + state_problems
     if errors:
@@ -43,9 +44,9 @@ def compile_clean(cards_dir: Path, *, cache: Cache | None = None) -> tuple[Compi
     return compiled, state
 
 
-def check(*, cards_dir: Path, cache: Cache | None = None) -> Compiled:
+def check(*, cards_dir: Path, cache: Cache | None = None, progress: Progress | None = None) -> Compiled:
     """Every validation of `build` plus the card-quality lint, writing nothing; its problems are warnings."""
-    compiled, _ = compile_clean(cards_dir, cache=cache)
+    compiled, _ = compile_clean(cards_dir, cache=cache, progress=progress)
     warnings = sorted(lint(compiled.tree, compiled.notes), key=Problem.sort_key)
     return replace(compiled, problems=tuple(warnings))
 
@@ -70,9 +71,10 @@ def default_output(notes: tuple[Note, ...]) -> Path:
     return Path("dist") / (re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", roots[0]).strip(". ") + ".apkg")
 
 
-def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = None) -> Summary:
+def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = None,
+          progress: Progress | None = None) -> Summary:
     """Compile the tree into an .apkg and update the state file; nothing is written on errors."""
-    compiled, state = compile_clean(cards_dir, cache=cache)
+    compiled, state = compile_clean(cards_dir, cache=cache, progress=progress)
     output = output or default_output(compiled.notes)
     stamp = now()
     rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
 import click
@@ -36,6 +38,30 @@ def _fail(err: DeckbuildError) -> None:
     else:
         click.echo(f"Error: {err}", err=True)
     raise SystemExit(err.exit_code)
+
+
+class ProgressBar:
+    """A bar on stderr, only when it is a terminal and only once a build has run for a second."""
+
+    def __init__(self, stream=None, *, after: float = 1.0) -> None:
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+        self.after = after
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.stream.isatty() or time.monotonic() - self.start < self.after:
+            return
+        filled = 30 * done // max(total, 1)
+        self.stream.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {done}/{total} files")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        """Clear the bar's line, so what follows starts clean."""
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 def _size(size: int) -> str:
@@ -81,10 +107,13 @@ def build(cards_dir: Path, output: Path | None, cache_dir: Path | None, no_cache
 
     Example: deckbuild build cards -o dist/biology.apkg
     """
+    bar = ProgressBar()
     try:
-        summary = build_deck(cards_dir=cards_dir, output=output, cache=_cache(cache_dir, no_cache))
+        summary = build_deck(cards_dir=cards_dir, output=output, cache=_cache(cache_dir, no_cache), progress=bar)
     except DeckbuildError as err:
+        bar.close()
         _fail(err)
+    bar.close()
     for line in summary_lines(summary):
         click.echo(line)
 
@@ -101,10 +130,13 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
 
     Example: deckbuild check cards --strict
     """
+    bar = ProgressBar()
     try:
-        compiled = check_deck(cards_dir=cards_dir, cache=_cache(cache_dir, no_cache))
+        compiled = check_deck(cards_dir=cards_dir, cache=_cache(cache_dir, no_cache), progress=bar)
     except DeckbuildError as err:
+        bar.close()
         _fail(err)
+    bar.close()
     for warning in compiled.problems:
         click.echo(str(warning), err=True)
     count = len(compiled.problems)

@@ -6,6 +6,7 @@ import marshal
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from .render import MediaStore, render_item
 from .validate import unique_ids, validate_deck, validate_sources
 
 SOURCES = "sources.yaml"
+Progress = Callable[[int, int], None]  # called with (files compiled, files to compile)
 # Below this much uncached YAML, starting worker processes costs more than it saves.
 PARALLEL_BYTES = 2_000_000
 
@@ -63,7 +65,7 @@ def deck_files(cards_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(cards_dir).as_posix())
 
 
-def compile_tree(cards_dir: Path, *, cache: Cache | None = None) -> Compiled:
+def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progress | None = None) -> Compiled:
     """Load, validate and render a whole tree, collecting every problem on the way.
 
     Each deck file's items and notes are cached, keyed on its bytes and everything else its
@@ -95,12 +97,16 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None) -> Compiled:
             path=path, shown=shown(cards_dir, path), raw=raw, key=key, root=cards_dir, sources=sources,
             check_sources=bibliography, cache_dir=cache.folder))
     jobs = [job for job in results if isinstance(job, Job)]
-    fresh = iter(_compile_all(jobs))
+    fresh = _compile_all(jobs)
+    done = 0
     items: list[Item] = []
     notes: list[Note] = []
     for result in results:
         if isinstance(result, Job):
             found, packed = next(fresh)
+            done += 1
+            if progress:
+                progress(done, len(jobs))
             problems += found
             result = unpack(marshal.loads(packed))
         items += result[0]
@@ -147,11 +153,12 @@ def compile_file(job: Job) -> tuple[list[Problem], bytes]:
     return problems, marshal.dumps(packed)
 
 
-def _compile_all(jobs: list[Job]) -> list[tuple[list[Problem], bytes]]:
-    """Compile files in order: on all cores when there is enough work and forking is safe."""
+def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], bytes]]:
+    """Compile files, yielding in order: on all cores when there is enough work and forking is safe."""
     workers = min(len(jobs), os.cpu_count() or 1)
     big = sum(len(job.raw) for job in jobs) >= PARALLEL_BYTES
     if workers < 2 or not big or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [compile_file(job) for job in jobs]
+        yield from map(compile_file, jobs)
+        return
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(compile_file, jobs))
+        yield from pool.map(compile_file, jobs)

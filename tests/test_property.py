@@ -27,7 +27,7 @@ from unittest import mock
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from builder import render
@@ -198,7 +198,7 @@ def yaml_options(items: list[dict], dump: dict) -> dict:
 _MARKDOWN_FIELDS = {"qa": (0, 1, 2), "cloze": (0, 1)}  # question, answer, extra / text, extra
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None)
 @given(items=st.lists(any_item(), min_size=1, max_size=3),
        dump=st.fixed_dictionaries({"allow_unicode": st.booleans(), "default_style": st.sampled_from([None, '"'])}))
 # A \x1f left in a field split it in the .apkg ("note has 9 fields, expected 8" in Anki).
@@ -400,11 +400,7 @@ def check_visible(card, expected: str, *, side: str, item: dict) -> None:
     assert fold(visible_text(html_)) == fold(expected), f"{side} of {item!r}:\n{html_[html_.find('</style>'):]!r}"
 
 
-def _qa(question: str, answer: str, *, reverse: bool = False) -> tuple[Text, Text, bool]:
-    return same(question), same(answer), reverse
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None)
 @given(qa=st.lists(QA_ITEM, max_size=3), clozes=st.lists(cloze_segments(), max_size=3))
 @example(qa=[(Text("a &amp; b", "a & b"), same('x \\(a<"b"\\) y'), False),
              (same("\ue0005\ue001 \\(x\\) and \ue000"), same("w"), True)], clozes=[])
@@ -447,7 +443,7 @@ CLOZE_SOUP = st.lists(st.sampled_from(["{{c1::", "{{c2::", "{{c10::", "{{c0::", 
                                        "}", "{{", "c1::", "a", " ", "<b>", "</b>", "\n"]), max_size=12).map("".join)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None)
 @given(text=CLOZE_SOUP)
 @example(text="{{c1::a {{c2::b}}")  # an unclosed deletion swallows the ones inside it
 def test_cloze_numbers_match_anki(collection, text):
