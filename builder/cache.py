@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import marshal
 import os
 from dataclasses import fields
+from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import nh3
 
 from . import __version__
 from .model import Item, Media, Note
 from .state import write_atomic
 
 _FORMAT = 1
+SOURCE = Path(__file__).parent
 
 
 def default_dir() -> Path:
@@ -22,9 +27,18 @@ def default_dir() -> Path:
     return Path(base) / "deckbuild"
 
 
+@functools.cache
+def fingerprint() -> bytes:
+    """A hash of the code that makes an entry: deckbuild's own source and its renderers' versions."""
+    digest = hashlib.sha256(f"{__version__} {_FORMAT} {metadata.version('markdown-it-py')} {nh3.__version__}".encode())
+    for path in sorted(SOURCE.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
 def key_for(*parts: bytes | str) -> str:
-    """A cache key: the hash of everything an entry's content depends on."""
-    digest = hashlib.sha256(f"deckbuild {__version__} cache {_FORMAT}".encode())
+    """A cache key: the hash of everything an entry's content depends on, the code included."""
+    digest = hashlib.sha256(fingerprint())
     for part in parts:
         data = part.encode() if isinstance(part, str) else part
         digest.update(len(data).to_bytes(8, "big"))

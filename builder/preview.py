@@ -13,12 +13,12 @@ from .build import Compiled, check
 from .model import Media
 from .notetypes import NOTETYPES
 from .state import write_atomic
+from .validate import CLOZE_TOKEN
 
 _SECTION = re.compile(r"\{\{([#^])\s*([^}]+?)\s*\}\}(.*?)\{\{/\s*\2\s*\}\}", re.DOTALL)
 _TAG = re.compile(r"\{\{\s*([^}]+?)\s*\}\}")
 # Anki's test for an empty field: nothing but whitespace, <br> and <div> tags.
 _EMPTY = re.compile(r"(?:\s|</?(?:br|div) ?/?>)*", re.IGNORECASE)
-_CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,7 +58,7 @@ def _parse_cloze(text: str) -> list[str | _Deletion]:
             top.append(piece)
 
     position = 0
-    for match in _CLOZE_TOKEN.finditer(text):
+    for match in CLOZE_TOKEN.finditer(text):
         add_text(text[position:match.start()])
         position = match.end()
         if match[1]:

@@ -14,14 +14,13 @@ from markdown_it import MarkdownIt
 
 from .model import Item, Media, Note, Problem, Source
 from .notetypes import NOTETYPES
-from .validate import CLOZE
+from .validate import cloze_numbers
 
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 # Text with none of these can't mean anything to Markdown or HTML, so it skips the parser.
 _SYNTAX = re.compile(r"[\\`*_\[\]<>&#!~|\n\r\t\x00\u00a0]|^[\s+=-]|^\d+[.)]|\s\Z")
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]|[\ue000\ue001]", re.DOTALL)
 _HOLD = re.compile("\ue000(\\d+)\ue001")
-_CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
 _TAG = re.compile(r"<[^>]*>")  # sanitized HTML escapes < and > everywhere but in its tags
 _PARAGRAPH = re.compile(r"<p>((?:(?!</?p>).)*)</p>\n?\Z", re.DOTALL)
 
@@ -151,20 +150,6 @@ def citation(source: Source) -> str:
     return f'<div class="citation">{head + ". " if head else ""}{body}</div>'
 
 
-def cloze_numbers(text: str) -> set[int]:
-    """The deletion numbers Anki finds: an unclosed {{cN:: is plain text, with every deletion inside it."""
-    found: set[int] = set()
-    stack: list[set[int]] = []  # per open deletion: its number and those closed inside it
-    for token in _CLOZE_TOKEN.finditer(text):
-        if token.group(1) is not None:
-            stack.append({int(token.group(1))})
-        elif stack:
-            closed = stack.pop()
-            (stack[-1] if stack else found).update(closed)
-    found.discard(0)
-    return found
-
-
 def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
                 problems: list[Problem]) -> Note:
     """One item as a note: its fields, tags, cards and media."""
@@ -189,10 +174,10 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
     quote = html.escape(item.quote.strip(), quote=False) if item.quote else ""
     if item.kind == "cloze":
         fields = (field("cloze"), field("extra"), "", source, quote, item.id)
-        ords = tuple(sorted({int(n) - 1 for n in CLOZE.findall(item.cloze or "")}))
+        ords = tuple(sorted(n - 1 for n in cloze_numbers(item.cloze or "")[0]))
         # Anki finds deletions in the rendered text: one left unclosed, or dropped with a comment, a
         # script, a tag's attribute or a link's address, would leave a blank card.
-        for number in sorted({o + 1 for o in ords} - cloze_numbers(fields[0])):
+        for number in sorted({o + 1 for o in ords} - cloze_numbers(fields[0])[0]):
             problems.append(Problem(path=item.path, line=item.line_of("cloze"), message=(
                 f"cloze deletion c{number} never reaches Anki: close it with '}}}}' and keep it out of "
                 "comments, scripts, tags and links")))

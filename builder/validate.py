@@ -15,8 +15,9 @@ from .rules import RULES
 ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 SOURCE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 CLOZE = re.compile(r"\{\{c(\d+)::")
+CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
 DATE = re.compile(r"\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?\Z")
-TAG = re.compile(r"[^\s\"]+\Z")
+TAG = re.compile(r"[^\s\"\x00-\x1f\x7f]+\Z")
 
 FILE_KEYS = ("deck", "tags", "cards")
 ITEM_KEYS = ("id", "question", "answer", "cloze", "source", "quote", "extra", "tags", "reverse", "allow")
@@ -173,6 +174,8 @@ def _deck_problem(name: str) -> str | None:
         return f"deck name '{name}' has spaces around '::'; write '{'::'.join(p.strip() for p in parts)}'"
     if '"' in name:
         return f"deck name '{name}' may not contain '\"'"
+    if re.search(r"[\x00-\x1f\x7f]", name):
+        return f"deck name {name!r} contains a control character; Anki would drop it"
     return None
 
 
@@ -274,8 +277,8 @@ def _shape(entry: Map, *, line: int, report: _Report, suggested: set[str | None]
             report(entry.lines["cloze"], "cloze has no deletion; mark one like {{c1::answer}}")
         if 0 in numbers:
             report(entry.lines["cloze"], "cloze numbers start at c1")
-        if _text(cloze) and (unclosed := _unclosed(cloze)):
-            report(entry.lines["cloze"], f"cloze deletion '{{{{c{unclosed}::' is never closed; end it with '}}}}'")
+        if _text(cloze) and (unclosed := cloze_numbers(cloze)[1]):
+            report(entry.lines["cloze"], f"cloze deletion '{{{{c{unclosed[0]}::' is never closed; end it with '}}}}'")
         if entry.get("reverse") is True:
             report(entry.lines["reverse"], "'reverse' applies to question/answer cards, not clozes; remove it")
         return
@@ -289,18 +292,22 @@ def _shape(entry: Map, *, line: int, report: _Report, suggested: set[str | None]
         report(entry.lines["answer"], "card has an 'answer' but no 'question'; add one")
 
 
-def _unclosed(cloze: str) -> str | None:
-    """The number of the first deletion that is opened and never closed, as Anki pairs them."""
-    open_numbers: list[str] = []
-    for match in _CLOZE_TOKEN.finditer(cloze):
-        if match.group(1) is not None:
-            open_numbers.append(match.group(1))
-        elif open_numbers:
-            open_numbers.pop()
-    return open_numbers[0] if open_numbers else None
+def cloze_numbers(text: str) -> tuple[set[int], list[int]]:
+    """The deletion numbers Anki finds in `text`, and those of deletions opened and never closed.
 
-
-_CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
+    Anki pairs each `}}` with the innermost open `{{cN::`; an unclosed one is plain text, and so
+    is every deletion inside it.
+    """
+    found: set[int] = set()
+    stack: list[tuple[int, set[int]]] = []  # per open deletion: its number, and those closed inside it
+    for token in CLOZE_TOKEN.finditer(text):
+        if token.group(1) is not None:
+            stack.append((int(token.group(1)), set()))
+        elif stack:
+            number, inside = stack.pop()
+            (stack[-1][1] if stack else found).update(inside | {number})
+    found.discard(0)
+    return found, [number for number, _ in stack]
 
 
 def _cited(entry: Map, *, line: int, sources: dict[str, Source] | None, report: _Report,

@@ -503,3 +503,10 @@ def test_an_unclosed_cloze_deletion_is_refused(rebuild, cloze):
     result = rebuild({"deck.yaml": deck})
     assert "cards/deck.yaml:4: cloze deletion '{{c" in result.output
     assert "is never closed" in result.output
+
+
+@pytest.mark.parametrize("deck, tag", [('"A\\x1fB"', "ok"), ("T", '"a\\x01b"')])
+def test_control_characters_in_deck_names_and_tags_are_refused(rebuild, deck, tag):
+    text = f"deck: {deck}\ncards:\n  - id: c\n    question: Q\n    answer: A\n    source: dellwo-2022\n    tags: [{tag}]\n"
+    ((line),) = problem_lines(rebuild({"deck.yaml": text}))
+    assert line.startswith(("cards/deck.yaml:1: deck name", "cards/deck.yaml:7: tag"))

@@ -95,3 +95,18 @@ def test_the_cache_lives_outside_the_cards_tree(write_tree, deckbuild, tmp_path)
     deckbuild("build", cards, "-o", tmp_path / "a.apkg", "--cache-dir", tmp_path / "elsewhere")
     assert list((tmp_path / "elsewhere").rglob("*.marshal"))
     assert sorted(p.name for p in cards.iterdir()) == ["deck.yaml", "deckbuild-state.json", "sources.yaml"]
+
+
+def test_a_change_to_deckbuilds_code_changes_every_key(tmp_path, monkeypatch):
+    import shutil
+
+    from builder import cache
+
+    source = shutil.copytree(cache.SOURCE, tmp_path / "builder")
+    monkeypatch.setattr(cache, "SOURCE", source)
+    cache.fingerprint.cache_clear()
+    before = cache.key_for("same", b"input")
+    (source / "render.py").write_text((source / "render.py").read_text() + "\n# a fix\n")
+    cache.fingerprint.cache_clear()
+    assert cache.key_for("same", b"input") != before
+    cache.fingerprint.cache_clear()

@@ -1,12 +1,12 @@
 """Property tests: any text in question/answer/cloze builds safely, and Anki shows what was written.
 
 1. Arbitrary Unicode, HTML and brace text never crashes a build (it succeeds or raises ContentError),
-   the package always imports into real Anki, and no field carries scripts, frames, handlers or
-   javascript: URLs.
+   the package always imports into real Anki with no blank cloze card, and no field carries scripts,
+   frames, handlers, javascript: URLs or cloze syntax inside a tag.
 2. Text made from fragments whose visible form is known by construction (plain words, characters HTML
    must show literally, braces, entities, allowed and forbidden HTML, Markdown) reads the same on the
    cards real Anki renders from the package.
-3. `render.cloze_numbers` finds the deletions real Anki finds (an unclosed one hides what it holds).
+3. `validate.cloze_numbers` finds the deletions real Anki finds (an unclosed one hides what it holds).
 4. The plain-text shortcut in `render.markdown` gives exactly what the parser and sanitizer give.
 """
 
@@ -34,6 +34,7 @@ from builder import render
 from builder.build import build
 from builder.errors import ContentError
 from builder.notetypes import NOTETYPES
+from builder.validate import cloze_numbers
 from conftest import Anki, visible_text
 
 try:
@@ -449,7 +450,7 @@ CLOZE_SOUP = st.lists(st.sampled_from(["{{c1::", "{{c2::", "{{c10::", "{{c0::", 
 def test_cloze_numbers_match_anki(collection, text):
     note = collection.col.new_note(collection.col.models.by_name("Cloze"))
     note["Text"] = text
-    assert render.cloze_numbers(text) == set(note.cloze_numbers_in_fields())
+    assert cloze_numbers(text)[0] == set(note.cloze_numbers_in_fields())
 
 
 # --- 4. the plain-text shortcut agrees with the parser ---------------------------------------
