@@ -1,0 +1,30 @@
+"""The command line itself: entry points, help texts, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from builder.cli import cli
+
+COMMANDS = sorted(cli.commands)
+
+
+def test_python_dash_m_builder_is_the_deckbuild_command():
+    result = subprocess.run([sys.executable, "-m", "builder", "--help"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("Usage: deckbuild ")
+    assert all(command in result.stdout for command in COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(deckbuild, command):
+    result = deckbuild(command, "--help")
+    assert result.exit_code == 0
+    assert f"Example: deckbuild {command} " in result.output
+
+
+def test_usage_errors_exit_2(deckbuild, tmp_path):
+    assert deckbuild("build", tmp_path / "missing").exit_code == 2
+    assert deckbuild("build", "--no-such-option").exit_code == 2
