@@ -144,6 +144,17 @@ def anki(tmp_path: Path):
     collection.close()
 
 
+@pytest.fixture
+def build_into_anki(deckbuild, anki, tmp_path):
+    """Build a cards tree, check it built, import it into the fresh collection; return the import log."""
+    def run(cards: Path):
+        out = tmp_path / "out.apkg"
+        result = deckbuild("build", cards, "-o", out)
+        assert result.exit_code == 0, result.output
+        return anki.import_apkg(out)
+    return run
+
+
 def log_counts(log) -> dict[str, int]:
     """An import log as counts: new, updated, duplicate (unchanged), conflicting."""
     return {name: len(getattr(log, name)) for name in ("new", "updated", "duplicate", "conflicting")}

@@ -58,16 +58,14 @@ def test_package_is_deflated_to_a_third_of_genankis(write_tree, deckbuild, tmp_p
     assert ours.stat().st_size * 3 <= theirs.stat().st_size
 
 
-def test_images_get_content_hashed_names_and_never_collide(write_tree, deckbuild, anki, tmp_path):
+def test_images_get_content_hashed_names_and_never_collide(build_into_anki, write_tree, anki, tmp_path):
     cards = write_tree({
         "a/deck.yaml": "deck: T\ncards:\n  - {id: a, question: '![cell](img/cell.png)', answer: A, source: dellwo-2022}\n",
         "b/deck.yaml": "deck: T\ncards:\n  - {id: b, question: '![cell](img/cell.png)', answer: B, source: dellwo-2022}\n",
         "a/img/cell.png": IMAGE,
         "b/img/cell.png": IMAGE[::-1],
     })
-    out = tmp_path / "out.apkg"
-    assert deckbuild("build", cards, "-o", out).exit_code == 0
-    anki.import_apkg(out)
+    build_into_anki(cards)
     notes = anki.notes()
     names = {key: note["Question"].split('src="')[1].split('"')[0] for key, note in notes.items()}
     assert names["a"] != names["b"]
@@ -78,7 +76,7 @@ def test_images_get_content_hashed_names_and_never_collide(write_tree, deckbuild
     assert media.endswith("collection.media")
 
 
-def test_unsafe_html_never_reaches_a_note(write_tree, deckbuild, anki, tmp_path):
+def test_unsafe_html_never_reaches_a_note(build_into_anki, write_tree, anki):
     cards = write_tree({"d.yaml": """\
         deck: T
         cards:
@@ -88,9 +86,7 @@ def test_unsafe_html_never_reaches_a_note(write_tree, deckbuild, anki, tmp_path)
             extra: '<svg onload=alert(6)><style>body{}</style>ok</svg>'
             source: dellwo-2022
         """})
-    out = tmp_path / "out.apkg"
-    assert deckbuild("build", cards, "-o", out).exit_code == 0
-    anki.import_apkg(out)
+    build_into_anki(cards)
     note = anki.notes()["xss"]
     fields = " ".join(note.fields).lower()
     for bad in ("<script", "onclick", "onerror", "onload", "<iframe", "<svg", "<style"):
@@ -112,7 +108,7 @@ def test_outputs_keep_ordinary_file_permissions(write_tree, deckbuild, tmp_path)
     assert state.stat().st_mode & 0o777 == 0o640
 
 
-def test_chunked_deflate_is_plain_deflate(write_tree, deckbuild, tmp_path):
+def test_chunked_deflate_is_plain_deflate(write_tree):
     import zlib
 
     from builder.package import deflate
