@@ -218,7 +218,9 @@ def _item(entry: Any, *, line: int, deck: str | None, file_tags: tuple[str, ...]
                                   + (f", like '{like}'" if like else ""))
     for key in TEXT_KEYS:
         if key in entry and (not _text(entry[key]) or not entry[key].strip()):
-            report(entry.lines[key], f"'{key}' must be non-empty text")
+            report(entry.lines[key], f"'{key}' reads as the YAML flag {str(entry[key]).lower()} "
+                   "(yes/no/on/off/true/false); put the words in quotes" if isinstance(entry[key], bool)
+                   else f"'{key}' must be non-empty text")
         elif key in MARKDOWN_KEYS and key in entry:
             _images(entry[key], line=entry.lines[key], report=report)
     _shape(entry, line=line, report=report, suggested=suggested)

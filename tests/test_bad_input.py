@@ -510,3 +510,10 @@ def test_control_characters_in_deck_names_and_tags_are_refused(rebuild, deck, ta
     text = f"deck: {deck}\ncards:\n  - id: c\n    question: Q\n    answer: A\n    source: dellwo-2022\n    tags: [{tag}]\n"
     ((line),) = problem_lines(rebuild({"deck.yaml": text}))
     assert line.startswith(("cards/deck.yaml:1: deck name", "cards/deck.yaml:7: tag"))
+
+
+def test_an_unquoted_yes_answer_says_to_quote_it(rebuild):
+    deck = "deck: T\ncards:\n  - id: a\n    question: Is it?\n    answer: Yes\n    source: dellwo-2022\n"
+    ((line),) = problem_lines(rebuild({"deck.yaml": deck}))
+    assert line == ("cards/deck.yaml:5: 'answer' reads as the YAML flag true (yes/no/on/off/true/false); "
+                    "put the words in quotes")
