@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from .model import Item, Media, Note, Problem, Source
 from .notetypes import NOTETYPES
-from .validate import cloze_numbers
+from .validate import LOCAL, WEB, cloze_numbers
 
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 # Text with none of these can't mean anything to Markdown or HTML, so it skips the parser.
@@ -116,9 +116,9 @@ def sanitize(fragment: str, *, on_image: Callable[[str], str | None] | None = No
     """HTML through an allowlist: no scripts, handlers, frames or javascript: URLs."""
     def attribute(tag: str, name: str, value: str) -> str | None:
         if tag == "img" and name == "src":
-            if re.match(r"https?://", value):
+            if WEB.match(value):
                 return value
-            if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:|/|\\", value) or on_image is None:
+            if not LOCAL.match(value) or on_image is None:
                 return None
             return on_image(value)
         return value

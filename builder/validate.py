@@ -5,11 +5,10 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from .load import Document, Map, Seq, one_line
-from .model import Item, Problem, Source, Tree
+from .model import Item, Problem, Source
 from .rules import RULES
 
 ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
@@ -26,7 +25,8 @@ TEXT_KEYS = ("question", "answer", "cloze", "quote", "extra")
 MARKDOWN_KEYS = ("question", "answer", "cloze", "extra")
 # Image sources in Markdown (`![alt](src)`) and in HTML (`<img src=...>`).
 IMAGE = re.compile(r"""!\[(?:[^\]\\]|\\.)*\]\(\s*<?([^\s)>]+)|<img\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)""", re.I)
-LOCAL = re.compile(r"(?![a-zA-Z][a-zA-Z0-9+.-]*:|[/\\])")
+LOCAL = re.compile(r"(?![a-zA-Z][a-zA-Z0-9+.-]*:|[/\\])")  # a relative path: no scheme, not absolute
+WEB = re.compile(r"https?://", re.I)
 
 
 class _Report:
@@ -264,7 +264,7 @@ def _images(text: str, *, line: int, report: _Report) -> None:
         return
     for match in IMAGE.finditer(text):
         src = match.group(1) or match.group(2)
-        if not LOCAL.match(src) and not re.match(r"https?://", src, re.I):
+        if not LOCAL.match(src) and not WEB.match(src):
             report(line, f"image '{src}' must be a path relative to this file, inside the cards folder")
 
 
@@ -339,13 +339,3 @@ def unique_ids(items: list[Item], problems: list[Problem]) -> None:
         if other is not item:
             problems.append(Problem(path=item.path, line=item.line_of("id"), message=(
                 f"duplicate id '{item.id}' (also at {other.path}:{other.line_of('id')}); give one a new id")))
-
-
-def validate_tree(*, root: Path, sources_doc: Document | None, decks: list[Document],
-                  problems: list[Problem], check_sources: bool = True) -> Tree:
-    """Every deck file checked against the format and against each other."""
-    sources = validate_sources(sources_doc, problems)
-    known = sources if check_sources else None
-    items = [item for doc in decks for item in validate_deck(doc, sources=known, problems=problems)]
-    unique_ids(items, problems)
-    return Tree(root=root, sources=sources, items=tuple(items))

@@ -132,3 +132,10 @@ def test_a_package_deflated_in_many_chunks_imports_in_anki(write_tree, deckbuild
         assert z.testzip() is None
         assert z.getinfo("collection.anki2").file_size > 20 * 4096
     assert len(anki.import_apkg(out).new) == 400
+
+
+def test_web_images_pass_through_whatever_the_case_of_their_scheme(build_into_anki, write_tree, anki):
+    cards = write_tree({"d.yaml": "deck: T\ncards:\n  - {id: web, question: '![a](HTTPS://example.org/a.png)', "
+                                  "answer: A, source: dellwo-2022}\n"})
+    build_into_anki(cards)
+    assert 'src="HTTPS://example.org/a.png"' in anki.notes()["web"]["Question"]
