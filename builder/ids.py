@@ -14,6 +14,7 @@ from .errors import ContentError
 from .load import Document, Map, Seq, load_file
 from .model import Problem
 from .state import write_atomic
+from .validate import CLOZE_ANSWER
 
 MAX_WORDS = 6
 # Words that say little about which card this is; dropped unless nothing else is left.
@@ -22,7 +23,6 @@ SKIP = frozenset(
     "to in on at for by with from and or its it this that these those as".split())
 _FOLD = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o", "Ø": "o",
                        "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "þ": "th", "Þ": "th"})
-_CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::[^{}]*)?\}\}", re.S)
 _MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|<[^>]*>")  # links and images keep their text; tags go
 _BREAK = re.compile(r"(\r\n|[\r\n])")  # the line breaks load.py counts lines by, as editors do
 _LEAD = re.compile(r"( *)(-[ \t]+)?")
@@ -30,7 +30,7 @@ _LEAD = re.compile(r"( *)(-[ \t]+)?")
 
 def slugify(text: str) -> str:
     """A few lowercase ascii words of a question or cloze, joined by '-' ('card' if none are left)."""
-    text = _MARKUP.sub(lambda m: f" {m.group(1) or ''} ", _CLOZE.sub(r"\1", text))
+    text = _MARKUP.sub(lambda m: f" {m.group(1) or ''} ", CLOZE_ANSWER.sub(r"\1", text))
     text = re.sub(r"(?<=\w)['’](?:s\b|(?=\w))", "", text)  # CNS's → CNS, don't → dont
     plain = unicodedata.normalize("NFKD", text.translate(_FOLD)).encode("ascii", "ignore").decode().lower()
     words = re.findall(r"[a-z0-9]+", plain)

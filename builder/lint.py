@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .model import Item, Note, Problem, Source, Tree
-from .validate import CLOZE
+from .validate import CLOZE, CLOZE_ANSWER
 
 LONG_ANSWER = 15
 LONG_QUESTION = 30
@@ -17,7 +17,6 @@ MAX_ITEMS = 3
 
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK = re.compile(r"(?i)</?(?:div|p|br|hr|li|ul|ol|blockquote|tr|td|th|table|h[1-6]|pre)\b[^>]*>")
-_CLOZE_MARKUP = re.compile(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", re.DOTALL)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
 _FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
                        "–": "-", "—": "-", "‑": "-", "−": "-", "\u00a0": " "})
@@ -51,7 +50,7 @@ def _warn(item: Item, key: str, rule: str, message: str) -> tuple[Problem, Item]
 def _item_findings(item: Item, note: Note, texts: dict, sources: dict[str, Source]) -> Iterator[tuple[Problem, Item]]:
     """The per-item rules."""
     if item.kind == "cloze":
-        words = len(plain(_CLOZE_MARKUP.sub(r"\1", note.fields[0])).split())
+        words = len(plain(CLOZE_ANSWER.sub(r"\1", note.fields[0])).split())
         if words > LONG_QUESTION:
             yield _warn(item, "cloze", "long-question", f"cloze text has {words} words (over {LONG_QUESTION})")
         repeated = sorted(int(n) for n, count in Counter(CLOZE.findall(item.cloze or "")).items() if count > 1)

@@ -15,6 +15,7 @@ ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 SOURCE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 CLOZE = re.compile(r"\{\{c(\d+)::")
 CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
+CLOZE_ANSWER = re.compile(r"\{\{c\d+::(.*?)(?:::[^{}]*)?\}\}", re.S)  # a deletion; group 1 is its answer
 DATE = re.compile(r"\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?\Z")
 TAG = re.compile(r"[^\s\"\x00-\x1f\x7f]+\Z")
 
