@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import Compiled, check
+from .build import Compiled, compile_clean
 from .model import Media
 from .notetypes import NOTETYPES
 from .state import write_atomic
@@ -206,6 +206,6 @@ def page(*, cards: list[Card], title: str) -> str:
 
 def write_preview(*, cards_dir: Path, output: Path) -> int:
     """Write the preview page of a cards tree; return how many cards it shows. Nothing is written on errors."""
-    cards = render_cards(compiled=check(cards_dir=cards_dir))
+    cards = render_cards(compiled=compile_clean(cards_dir)[0])
     write_atomic(output, page(cards=cards, title=f"deckbuild preview: {cards_dir.as_posix()}").encode("utf-8"))
     return len(cards)
