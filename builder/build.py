@@ -78,7 +78,7 @@ def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = 
     output = output or default_output(compiled.notes)
     stamp = now()
     rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)
-    size = write_apkg(rows=rows, notetype_mods={k: m for k, (_, m) in new_state.notetypes.items()}, output=output)
+    size = write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=output)
     if new_state != state or not (cards_dir / FILENAME).exists():
         write_atomic(cards_dir / FILENAME, dumps(new_state).encode())
     return Summary(output=output, size=size, **summary)

@@ -167,7 +167,8 @@ def preview(cards_dir: Path, output: Path) -> None:
 @CARDS
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
-def watch(cards_dir: Path, output: Path | None) -> None:
+@cache_options
+def watch(cards_dir: Path, output: Path | None, cache_dir: Path | None, no_cache: bool) -> None:
     """Rebuild CARDS_DIR on every save; a save with errors keeps the last good .apkg.
 
     Example: deckbuild watch cards -o dist/biology.apkg
@@ -187,7 +188,7 @@ def watch(cards_dir: Path, output: Path | None) -> None:
 
     click.echo(f"watching {cards_dir} (Ctrl-C stops)", err=True)
     try:
-        watch_tree(cards_dir=cards_dir, output=output, on_build=report)
+        watch_tree(cards_dir=cards_dir, output=output, on_build=report, cache=_cache(cache_dir, no_cache))
     except DeckbuildError as err:
         _fail(err)
     except KeyboardInterrupt:

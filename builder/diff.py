@@ -60,7 +60,7 @@ def predict(*, cards_dir: Path, collection: Path) -> Prediction:
     rows, new_state, _ = plan(compiled.notes, state=state, stamp=now())
     with tempfile.TemporaryDirectory(prefix="deckbuild-diff-") as work:
         apkg = Path(work) / "build.apkg"
-        write_apkg(rows=rows, notetype_mods={k: m for k, (_, m) in new_state.notetypes.items()}, output=apkg)
+        write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg)
         copy = Path(work) / "collection.anki2"
         for suffix in ("", "-wal"):
             if Path(f"{collection}{suffix}").is_file():

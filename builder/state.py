@@ -37,6 +37,11 @@ class State:
     items: dict[str, Entry] = field(default_factory=dict)
     notetypes: dict[str, tuple[str, int]] = field(default_factory=dict)
 
+    @property
+    def notetype_mods(self) -> dict[str, int]:
+        """Each note type's mod time, as the package needs it."""
+        return {kind: mod for kind, (_, mod) in self.notetypes.items()}
+
 
 def read_state(root: Path, *, shown: str) -> tuple[State, list[Problem]]:
     """The state of the last build, an empty one before the first, or a problem if it's corrupt."""

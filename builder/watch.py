@@ -9,6 +9,7 @@ from pathlib import Path
 import watchfiles
 
 from .build import Summary, build
+from .cache import Cache
 from .errors import DeckbuildError, UsageError
 from .state import FILENAME
 
@@ -30,17 +31,20 @@ def watched(*, cards_dir: Path, path: Path) -> bool:
             and not any(part.startswith(".") for part in parts))
 
 
-def build_once(*, cards_dir: Path, output: Path | None) -> Summary | DeckbuildError:
+def build_once(*, cards_dir: Path, output: Path | None, cache: Cache | None = None) -> Summary | DeckbuildError:
     """One build's outcome: its Summary, or the error that stopped it (which wrote nothing)."""
     try:
-        return build(cards_dir=cards_dir, output=output)
+        return build(cards_dir=cards_dir, output=output, cache=cache)
     except DeckbuildError as err:
         return err
 
 
 def watch(*, cards_dir: Path, output: Path | None, on_build: Callable[[Summary | DeckbuildError], None],
-          stop_event: threading.Event | None = None, debounce_ms: int = 1600) -> None:
-    """Build once, then again after every burst of saves, until stop_event is set or Ctrl-C."""
+          stop_event: threading.Event | None = None, debounce_ms: int = 1600, cache: Cache | None = None) -> None:
+    """Build once, then again after every burst of saves, until stop_event is set or Ctrl-C.
+
+    With a cache, a save recompiles only the files it changed.
+    """
     if not cards_dir.is_dir():
         raise UsageError(f"cards folder '{cards_dir}' not found")
     root = cards_dir.resolve()
@@ -56,4 +60,4 @@ def watch(*, cards_dir: Path, output: Path | None, on_build: Callable[[Summary |
     ):
         if changes or not built:
             built = True
-            on_build(build_once(cards_dir=cards_dir, output=output))
+            on_build(build_once(cards_dir=cards_dir, output=output, cache=cache))

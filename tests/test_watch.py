@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from builder.build import Summary
+from builder.cache import Cache
 from builder.errors import ContentError
 from builder.state import FILENAME
 from builder.watch import watch, watched
@@ -29,13 +30,17 @@ def save(path: Path, text: str) -> None:
 
 
 @pytest.fixture
-def watching(write_tree, tmp_path):
-    """Start `watch` on a fresh tree in a thread; yield (cards, output, next outcome); stop it after."""
+def watching(write_tree, tmp_path, private_cache):
+    """Start `watch` (with a cache, as the command runs it) on a fresh tree in a thread.
+
+    Yields (cards, output, next outcome) and stops the watch after.
+    """
     cards, output = write_tree(), tmp_path / "out.apkg"
     outcomes: queue.Queue = queue.Queue()
     stop = threading.Event()
     thread = threading.Thread(target=watch, kwargs=dict(
-        cards_dir=cards, output=output, on_build=outcomes.put, stop_event=stop, debounce_ms=200))
+        cards_dir=cards, output=output, on_build=outcomes.put, stop_event=stop, debounce_ms=200,
+        cache=Cache(private_cache)))
     thread.start()
 
     def next_outcome():
@@ -57,6 +62,17 @@ def test_watch_builds_at_start_then_an_edit_reaches_anki(watching, anki):
     assert isinstance(second, Summary) and second.changed == ("microglia-first-line",)
     anki.import_apkg(output)
     assert visible_text(anki.notes()["microglia-first-line"]["Answer"]) == "They are the brain's resident immune cells."
+
+
+def test_watch_fills_and_reuses_the_cache(watching, private_cache):
+    cards, output, next_outcome = watching
+    assert isinstance(next_outcome(), Summary)
+    first = set(private_cache.rglob("*.marshal"))
+    assert len(first) == 1
+    deck = cards / "deck.yaml"
+    save(deck, deck.read_text().replace("glue}}.", "glue}} (Greek)."))
+    assert isinstance(next_outcome(), Summary)
+    assert len(set(private_cache.rglob("*.marshal")) - first) == 1
 
 
 def test_a_bad_save_keeps_the_last_good_apkg_and_a_fix_builds_again(watching):
