@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .build import Summary, build as build_deck, check as check_deck
-from .cache import Cache, default_dir
+from .commands.lint import check as check_deck
+from .pipeline.build import Summary, build as build_deck
+from .pipeline.cache import Cache, default_dir
 from .errors import ContentError, DeckbuildError
 
 CARDS = click.argument("cards_dir", default="cards", type=click.Path(file_okay=False, path_type=Path))
@@ -154,7 +155,7 @@ def preview(cards_dir: Path, output: Path) -> None:
 
     Example: deckbuild preview cards -o preview.html
     """
-    from .preview import write_preview
+    from .commands.preview import write_preview
 
     try:
         count = write_preview(cards_dir=cards_dir, output=output)
@@ -173,7 +174,7 @@ def watch(cards_dir: Path, output: Path | None, cache_dir: Path | None, no_cache
 
     Example: deckbuild watch cards -o dist/biology.apkg
     """
-    from .watch import watch as watch_tree
+    from .commands.watch import watch as watch_tree
 
     def report(outcome: Summary | DeckbuildError) -> None:
         if isinstance(outcome, ContentError):
@@ -204,7 +205,7 @@ def ids(cards_dir: Path) -> None:
 
     Example: deckbuild ids cards
     """
-    from .ids import assign_ids
+    from .commands.ids import assign_ids
 
     try:
         added = assign_ids(cards_dir=cards_dir)
@@ -227,7 +228,7 @@ def diff(cards_dir: Path, collection: Path) -> None:
 
     Example: deckbuild diff cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
-    from .diff import predict
+    from .commands.diff import predict
 
     try:
         prediction = predict(cards_dir=cards_dir, collection=collection)

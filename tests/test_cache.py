@@ -100,13 +100,13 @@ def test_the_cache_lives_outside_the_cards_tree(write_tree, deckbuild, tmp_path)
 def test_a_change_to_deckbuilds_code_changes_every_key(tmp_path, monkeypatch):
     import shutil
 
-    from builder import cache
+    from builder.pipeline import cache
 
     source = shutil.copytree(cache.SOURCE, tmp_path / "builder")
     monkeypatch.setattr(cache, "SOURCE", source)
     cache.fingerprint.cache_clear()
     before = cache.key_for("same", b"input")
-    (source / "render.py").write_text((source / "render.py").read_text() + "\n# a fix\n")
+    (source / "pipeline" / "render.py").write_text((source / "pipeline" / "render.py").read_text() + "\n# a fix\n")
     cache.fingerprint.cache_clear()
     assert cache.key_for("same", b"input") != before
     cache.fingerprint.cache_clear()

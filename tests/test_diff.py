@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.diff import Prediction, predict
+from builder.commands.diff import Prediction, predict
 from conftest import log_counts
 
 OTHER = """\

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from builder.ids import slugify
-from builder.validate import ID
+from builder.commands.ids import slugify
+from builder.pipeline.validate import ID
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -8,7 +8,7 @@ import zipfile
 
 import genanki
 
-from builder.render import guid_for
+from builder.pipeline.render import guid_for
 from conftest import visible_text
 
 IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
@@ -111,7 +111,7 @@ def test_outputs_keep_ordinary_file_permissions(write_tree, deckbuild, tmp_path)
 def test_chunked_deflate_is_plain_deflate(write_tree):
     import zlib
 
-    from builder.package import deflate
+    from builder.pipeline.package import deflate
 
     data = b"".join(f"note {i} about microglia and pain {i * i}\n".encode() for i in range(20000))
     for chunk in (1 << 12, 1 << 16, 1 << 30):
@@ -120,7 +120,7 @@ def test_chunked_deflate_is_plain_deflate(write_tree):
 
 
 def test_a_package_deflated_in_many_chunks_imports_in_anki(write_tree, deckbuild, anki, tmp_path, monkeypatch):
-    from builder import package
+    from builder.pipeline import package
 
     monkeypatch.setattr(package, "_CHUNK", 4096)
     items = "".join(f"  - {{id: n{i}, question: 'Question {i}?', answer: 'Answer {i}', source: dellwo-2022}}\n"

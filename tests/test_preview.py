@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from builder.build import check
-from builder.preview import render_cards, write_preview
+from builder.commands.lint import check
+from builder.commands.preview import render_cards, write_preview
 from conftest import visible_text
 
 TREE = {

@@ -40,7 +40,7 @@ def test_a_pipe_never_gets_a_bar():
 
 
 def test_the_build_reports_progress_per_compiled_file(write_tree, tmp_path):
-    from builder.build import build
+    from builder.pipeline.build import build
 
     cards = write_tree({f"d{i}.yaml": f"deck: T\ncards:\n  - {{id: n{i}, question: Q{i}, answer: A, source: dellwo-2022}}\n"
                         for i in range(3)})

@@ -30,11 +30,11 @@ import yaml
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from builder import render
-from builder.build import build
+from builder.pipeline import render
+from builder.pipeline.build import build
 from builder.errors import ContentError
-from builder.notetypes import NOTETYPES
-from builder.validate import cloze_numbers
+from builder.pipeline.notetypes import NOTETYPES
+from builder.pipeline.validate import cloze_numbers
 from conftest import Anki, visible_text
 
 try:

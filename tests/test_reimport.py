@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from builder import notetypes
+from builder.pipeline import notetypes
 from conftest import DECK, log_counts, visible_text
 
 

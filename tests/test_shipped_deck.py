@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from builder.build import check
+from builder.commands.lint import check
 from conftest import log_counts, visible_text
 
 CARDS = Path(__file__).resolve().parent.parent / "cards"

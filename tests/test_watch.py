@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from builder.build import Summary
-from builder.cache import Cache
+from builder.pipeline.build import Summary
+from builder.pipeline.cache import Cache
 from builder.errors import ContentError
-from builder.state import FILENAME
-from builder.watch import watch, watched
+from builder.pipeline.state import FILENAME
+from builder.commands.watch import watch, watched
 from conftest import visible_text
 
 WAIT = 30  # seconds; a bound on a hang, never reached when the watcher works

@@ -9,11 +9,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import Compiled, compile_clean
-from .model import Media
-from .notetypes import NOTETYPES
-from .state import write_atomic
-from .validate import CLOZE_TOKEN
+from ..pipeline.build import Compiled, compile_clean
+from ..model import Media
+from ..pipeline.notetypes import NOTETYPES
+from ..pipeline.state import write_atomic
+from ..pipeline.validate import CLOZE_TOKEN
 
 _SECTION = re.compile(r"\{\{([#^])\s*([^}]+?)\s*\}\}(.*?)\{\{/\s*\2\s*\}\}", re.DOTALL)
 _TAG = re.compile(r"\{\{\s*([^}]+?)\s*\}\}")

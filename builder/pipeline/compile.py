@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import Cache, key_for, pack, unpack
-from .errors import UsageError
+from ..errors import UsageError
 from .load import Map, load_file
-from .model import Item, Note, Problem, Source, Tree
+from ..model import Item, Note, Problem, Source, Tree
 from .render import MediaStore, render_item
 from .validate import unique_ids, validate_deck, validate_sources
 

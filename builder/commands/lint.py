@@ -6,10 +6,14 @@ import html
 import re
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
-from .model import Item, Note, Problem, Source, Tree
-from .validate import CLOZE, CLOZE_ANSWER
+from ..model import Item, Note, Problem, Source, Tree
+from ..pipeline.build import compile_clean
+from ..pipeline.cache import Cache
+from ..pipeline.compile import Compiled, Progress
+from ..pipeline.validate import CLOZE, CLOZE_ANSWER
 
 LONG_ANSWER = 15
 LONG_QUESTION = 30
@@ -30,6 +34,13 @@ def plain(fragment: str) -> str:
 def fold(text: str) -> str:
     """Text for matching quotes: case, whitespace and typographic quotes and dashes ignored."""
     return " ".join(text.translate(_FOLD).casefold().split())
+
+
+def check(*, cards_dir: Path, cache: Cache | None = None, progress: Progress | None = None) -> Compiled:
+    """Every validation of `build` plus the card-quality lint, writing nothing; its problems are warnings."""
+    compiled, _ = compile_clean(cards_dir, cache=cache, progress=progress)
+    warnings = sorted(lint(compiled.tree, compiled.notes), key=Problem.sort_key)
+    return replace(compiled, problems=tuple(warnings))
 
 
 def lint(tree: Tree, notes: tuple[Note, ...]) -> list[Problem]:

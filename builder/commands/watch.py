@@ -8,10 +8,10 @@ from pathlib import Path
 
 import watchfiles
 
-from .build import Summary, build
-from .cache import Cache
-from .errors import DeckbuildError, UsageError
-from .state import FILENAME
+from ..pipeline.build import Summary, build
+from ..pipeline.cache import Cache
+from ..errors import DeckbuildError, UsageError
+from ..pipeline.state import FILENAME
 
 # What a build reads: deck files and sources.yaml, images the cards show, and sources' article texts.
 # Everything else, above all the state file and the .apkg a build writes, never starts a build.

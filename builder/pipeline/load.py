@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from .model import Problem
+from ..model import Problem
 
 try:  # libyaml's parser is several times faster; fall back where it is missing
     from yaml import CSafeLoader as _Loader

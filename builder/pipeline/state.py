@@ -10,7 +10,7 @@ from json.encoder import encode_basestring_ascii as quoted
 from pathlib import Path
 from typing import NamedTuple
 
-from .model import Problem
+from ..model import Problem
 
 FILENAME = "deckbuild-state.json"
 VERSION = 1

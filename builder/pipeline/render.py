@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import nh3
 from markdown_it import MarkdownIt
 
-from .model import Item, Media, Note, Problem, Source
+from ..model import Item, Media, Note, Problem, Source
 from .notetypes import NOTETYPES
 from .validate import LOCAL, WEB, cloze_numbers
 

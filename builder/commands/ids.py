@@ -9,12 +9,12 @@ from pathlib import Path
 
 import yaml
 
-from .compile import deck_files, shown
-from .errors import ContentError
-from .load import Document, Map, Seq, load_file
-from .model import Problem
-from .state import write_atomic
-from .validate import CLOZE_ANSWER
+from ..pipeline.compile import deck_files, shown
+from ..errors import ContentError
+from ..pipeline.load import Document, Map, Seq, load_file
+from ..model import Problem
+from ..pipeline.state import write_atomic
+from ..pipeline.validate import CLOZE_ANSWER
 
 MAX_WORDS = 6
 # Words that say little about which card this is; dropped unless nothing else is left.

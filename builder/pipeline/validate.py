@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .load import Document, Map, Seq, one_line
-from .model import Item, Problem, Source
+from ..model import Item, Problem, Source
 from .rules import RULES
 
 ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .build import compile_clean, now, plan
-from .errors import UsageError
-from .notetypes import NOTETYPES
-from .package import Row, write_apkg
+from ..pipeline.build import compile_clean, now, plan
+from ..errors import UsageError
+from ..pipeline.notetypes import NOTETYPES
+from ..pipeline.package import Row, write_apkg
 
 if TYPE_CHECKING:
     from anki.collection import Collection

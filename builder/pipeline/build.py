@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ContentError, UsageError
-from .lint import lint
+from ..errors import ContentError, UsageError
 from .cache import Cache
 from .compile import Compiled, Progress, compile_tree, shown
-from .model import Note, Problem
+from ..model import Note
 from .notetypes import NOTETYPES
 from .package import Row, write_apkg
 from .state import FILENAME, Entry, State, dumps, read_state, write_atomic
@@ -42,13 +41,6 @@ def compile_clean(cards_dir: Path, *, cache: Cache | None = None,
     if errors:
         raise ContentError(errors)
     return compiled, state
-
-
-def check(*, cards_dir: Path, cache: Cache | None = None, progress: Progress | None = None) -> Compiled:
-    """Every validation of `build` plus the card-quality lint, writing nothing; its problems are warnings."""
-    compiled, _ = compile_clean(cards_dir, cache=cache, progress=progress)
-    warnings = sorted(lint(compiled.tree, compiled.notes), key=Problem.sort_key)
-    return replace(compiled, problems=tuple(warnings))
 
 
 def now() -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import genanki
 
-from .model import Media, Note
+from ..model import Media, Note
 from .notetypes import NOTETYPES
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)

@@ -13,12 +13,12 @@ from typing import Any
 
 import nh3
 
-from . import __version__
-from .model import Item, Media, Note
+from .. import __version__
+from ..model import Item, Media, Note
 from .state import write_atomic
 
 _FORMAT = 1
-SOURCE = Path(__file__).parent
+SOURCE = Path(__file__).parent.parent  # the whole builder package
 
 
 def default_dir() -> Path:
@@ -31,7 +31,7 @@ def default_dir() -> Path:
 def fingerprint() -> bytes:
     """A hash of the code that makes an entry: deckbuild's own source and its renderers' versions."""
     digest = hashlib.sha256(f"{__version__} {_FORMAT} {metadata.version('markdown-it-py')} {nh3.__version__}".encode())
-    for path in sorted(SOURCE.glob("*.py")):
+    for path in sorted(SOURCE.rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.digest()
 
