@@ -27,3 +27,9 @@ class UsageError(DeckbuildError):
     """The command was called wrongly (missing folder, ambiguous output)."""
 
     exit_code = 2
+
+
+class EnvironmentFault(DeckbuildError):
+    """The machine stopped the work: a permission, a full disk, a collection open in Anki."""
+
+    exit_code = 3
