@@ -11,13 +11,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import nh3
-
 from .. import __version__
 from ..model import Item, Media, Note
 from .state import write_atomic
 
-_FORMAT = 1
+_FORMAT = 2
 SOURCE = Path(__file__).parent.parent  # the whole builder package
 
 
@@ -30,7 +28,8 @@ def default_dir() -> Path:
 @functools.cache
 def fingerprint() -> bytes:
     """A hash of the code that makes an entry: deckbuild's own source and its renderers' versions."""
-    digest = hashlib.sha256(f"{__version__} {_FORMAT} {metadata.version('markdown-it-py')} {nh3.__version__}".encode())
+    versions = " ".join(metadata.version(name) for name in ("pyromark", "nh3"))
+    digest = hashlib.sha256(f"{__version__} {_FORMAT} {versions}".encode())
     for path in sorted(SOURCE.rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.digest()
