@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,9 +47,11 @@ class Source:
     line: int = 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Item:
-    """One validated card item: a question/answer pair or a cloze."""
+class Item(NamedTuple):
+    """One validated card item: a question/answer pair or a cloze.
+
+    A NamedTuple rather than a dataclass: a large tree has tens of thousands, made from the cache on every run.
+    """
 
     id: str
     deck: str
@@ -64,7 +67,7 @@ class Item:
     path: str = ""
     line: int = 0
     lines: tuple[tuple[str, int], ...] = ()
-    folder: Path = field(default_factory=Path)
+    folder: Path = Path()
 
     @property
     def kind(self) -> str:
@@ -93,9 +96,8 @@ class Media:
     path: Path
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Note:
-    """One rendered note, ready to package."""
+class Note(NamedTuple):
+    """One rendered note, ready to package (a NamedTuple, like Item, for speed)."""
 
     id: str
     guid: str

@@ -81,13 +81,28 @@ def test_a_cache_entry_for_other_content_is_not_trusted(write_tree, deckbuild, p
     cards = write_tree()
     deckbuild("build", cards, "-o", tmp_path / "a.apkg")
     [entry] = private_cache.rglob("*.marshal")
+    stale = entry.read_bytes()
     (cards / "deck.yaml").write_text(DECK.replace("means {{c1::glue}}", "means {{c1::paste}}"))
     deckbuild("build", cards, "-o", tmp_path / "b.apkg")
-    [stale, fresh] = sorted(private_cache.rglob("*.marshal"), key=lambda p: p != entry)
-    stale_bytes = stale.read_bytes()
-    fresh.write_bytes(stale_bytes)  # an entry whose stored key doesn't match its name
+    for fresh in private_cache.rglob("*.marshal"):
+        fresh.write_bytes(stale)  # the entry for the file's old bytes, and under the delta's name too
     deckbuild("build", cards, "-o", tmp_path / "c.apkg")
     assert "paste" in fields_in(tmp_path / "c.apkg")
+
+
+def test_an_edit_to_one_item_of_a_cached_file_renders_only_that_item(write_tree, deckbuild, tmp_path, monkeypatch):
+    from builder.pipeline import compile as compile_stage
+    from builder.pipeline.cache import Cache
+
+    cards = write_tree()
+    compile_stage.compile_tree(cards, cache=Cache(tmp_path / "c"))
+    (cards / "deck.yaml").write_text(DECK.replace("means {{c1::glue}}", "means {{c1::paste}}"))
+    rendered = []
+    real = compile_stage.render_item
+    monkeypatch.setattr(compile_stage, "render_item", lambda item, **kw: rendered.append(item.id) or real(item, **kw))
+    compiled = compile_stage.compile_tree(cards, cache=Cache(tmp_path / "c"))
+    assert rendered == ["glia-means-glue"]
+    assert compiled.notes == compile_stage.compile_tree(cards).notes
 
 
 def test_the_cache_lives_outside_the_cards_tree(write_tree, deckbuild, tmp_path):

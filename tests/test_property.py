@@ -479,7 +479,8 @@ def test_plain_text_shortcut_matches_full_render(text):
 MARKDOWN_ONLY = st.lists(st.sampled_from([
     "a", "b c", " ", "\n", "\n\n", "*", "**", "_", "~", "~~", "`", "```", "#", "# ", "- ", "1. ", "3) ", "> ",
     "---", "***", "|", "| a | b |\n|:-:|--|\n| 1 | 2 |\n", "  \n", "\\", "&", "&amp;", "&lt;", "&copy;", '"', "'",
-    ">", "\u00a0", "\x00", "\x0b", "\r", "\t", "    ", "[a](b)", "[x](javascript:y)", "![i](p.png)", "[r]: /u",
+    ">", "\u00a0", "\x00", "\x0b", "\x0c", "\r", "\t", "    ", "&#13;", "&#0;", "&#x85;", "&quot;", "[a](b)",
+    "[x](javascript:y)", "![i](p.png)", "[r]: /u",
     "[r]", "{{c1::", "}}", "::", "\\(", "\\)", "é", "\ufffd", "=", "==", "+ ",
 ]), max_size=14).map("".join)
 

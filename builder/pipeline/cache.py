@@ -6,7 +6,6 @@ import functools
 import hashlib
 import marshal
 import os
-from dataclasses import fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -46,10 +45,16 @@ def key_for(*parts: bytes | str) -> str:
 
 
 class Cache:
-    """Entries stored with marshal (plain values only: loading one can never run code)."""
+    """Entries stored with marshal (plain values only: loading one can never run code).
 
-    def __init__(self, folder: Path | None) -> None:
+    A tree's files live in one base entry plus one small delta entry of the files changed since,
+    so a build reads the cache once and a one-file edit rewrites only the delta. `memory` keeps
+    the last tree in this process (for `watch`), so a rebuild reads nothing at all.
+    """
+
+    def __init__(self, folder: Path | None, *, memory: bool = False) -> None:
         self.folder = folder
+        self._memory: dict[str, dict] | None = {} if memory else None
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.marshal"  # type: ignore[operator]
@@ -73,26 +78,62 @@ class Cache:
         except (OSError, ValueError):
             pass
 
+    def files(self, tree: str) -> dict[str, tuple]:
+        """Every file entry stored for a tree (keyed by its context), the delta's over the base's."""
+        if self._memory is not None and tree in self._memory:
+            return self._memory[tree]
+        base, delta = self.get(tree), self.get(tree + "-delta")
+        files: dict[str, tuple] = {}
+        if isinstance(base, tuple) and len(base) == 2 and isinstance(base[1], dict):
+            files.update(base[1])
+            if isinstance(delta, tuple) and len(delta) == 2 and delta[0] == base[0] and isinstance(delta[1], dict):
+                files.update(delta[1])
+        if self._memory is not None:
+            self._memory[tree] = files
+        return files
 
-def pack(folder: Path, items: list[Item], notes: list[Note]) -> tuple:
-    """One file's items and notes as plain values that marshal can store."""
+    def save_files(self, tree: str, *, files: dict[str, tuple], changed: dict[str, tuple]) -> None:
+        """Store a tree's file entries: the changed ones as a delta while it stays small, else a new base."""
+        if self._memory is not None:
+            self._memory[tree] = files
+        if self.folder is None or not changed:
+            return
+        base = self.get(tree)
+        if isinstance(base, tuple) and len(base) == 2 and isinstance(base[1], dict) and base[1]:
+            delta = self.get(tree + "-delta")
+            ours = dict(delta[1]) if isinstance(delta, tuple) and len(delta) == 2 and delta[0] == base[0] and \
+                isinstance(delta[1], dict) else {}
+            ours.update(changed)
+            if len(ours) * 4 <= len(base[1]):
+                self.put(tree + "-delta", (base[0], ours))
+                return
+        self.put(tree, (os.urandom(8).hex(), files))
+        if self.folder is not None:
+            self._path(tree + "-delta").unlink(missing_ok=True)
+
+
+def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note]) -> tuple:
+    """One file's items and notes as plain values that marshal can store, with its content's hash."""
     return (
+        digest,
         str(folder),
-        tuple(tuple(getattr(i, f) for f in _ITEM) for i in items),
-        tuple((*(getattr(n, f) for f in _NOTE), tuple((m.name, str(m.path)) for m in n.media)) for n in notes),
+        tuple(tuple(i)[:-1] for i in items),
+        tuple((*n[:-2], n.digest, tuple((m.name, str(m.path)) for m in n.media)) for n in notes),
     )
 
 
 def unpack(value: tuple) -> tuple[list[Item], list[Note]]:
     """The items and notes `pack` stored; raises on anything malformed."""
-    folder, items, notes = value
-    folder = Path(folder)
+    _, folder, items, notes = value
+    folder = (Path(folder),)
+    make_item, make_note = Item._make, Note._make
     return (
-        [Item(**dict(zip(_ITEM, row)), folder=folder) for row in items],
-        [Note(**dict(zip(_NOTE, row[:-1])), media=tuple(Media(name=m, path=Path(p)) for m, p in row[-1]))
+        [make_item(row + folder) for row in items],
+        [make_note((*row[:7], tuple(Media(name=m, path=Path(p)) for m, p in row[8]) if row[8] else (), row[7]))
          for row in notes],
     )
 
 
-_ITEM = tuple(f.name for f in fields(Item) if f.name != "folder")
-_NOTE = tuple(f.name for f in fields(Note) if f.name != "media")
+def item_key(row: tuple) -> tuple:
+    """What an item's note depends on within its file: all its values but its lines and lint exceptions."""
+    return row[:10] + row[11:12]

@@ -11,7 +11,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import Cache, key_for, pack, unpack
+import hashlib
+
+from .cache import Cache, item_key, key_for, pack, unpack
 from ..errors import UsageError
 from .load import Map, load_file
 from ..model import Item, Note, Problem, Source, Tree
@@ -41,11 +43,11 @@ class Job:
     path: Path
     shown: str
     raw: bytes
-    key: str
+    digest: bytes
     root: Path
     sources: dict[str, Source]
     check_sources: bool
-    cache_dir: Path | None
+    previous: tuple | None  # the file's last cached entry: its unchanged items' notes are reused
 
 
 def shown(cards_dir: Path, path: Path) -> str:
@@ -89,41 +91,54 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
     media = MediaStore(cards_dir)
     context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"")
     cache = cache or Cache(None)
+    stored = cache.files(context)
     results: list[tuple[list[Item], list[Note]] | Job] = []
+    entries: dict[str, tuple] = {}
     for path in files:
         raw = path.read_bytes()
-        key = key_for(context, path.relative_to(cards_dir).as_posix(), raw)
-        results.append(_cached(cache, key, media) or Job(
-            path=path, shown=shown(cards_dir, path), raw=raw, key=key, root=cards_dir, sources=sources,
-            check_sources=bibliography, cache_dir=cache.folder))
+        rel = path.relative_to(cards_dir).as_posix()
+        digest = hashlib.sha256(raw).digest()
+        entry = stored.get(rel)
+        found = _cached(entry, digest, media) if entry is not None else None
+        if found is not None:
+            entries[rel] = entry  # type: ignore[assignment]
+        results.append(found or Job(
+            path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
+            check_sources=bibliography, previous=entry))
     jobs = [job for job in results if isinstance(job, Job)]
     fresh = _compile_all(jobs)
     done = 0
     items: list[Item] = []
     notes: list[Note] = []
+    changed: dict[str, tuple] = {}
     for result in results:
         if isinstance(result, Job):
-            found, packed = next(fresh)
+            found_problems, packed = next(fresh)
             done += 1
             if progress:
                 progress(done, len(jobs))
-            problems += found
-            result = unpack(marshal.loads(packed))
+            problems += found_problems
+            value = marshal.loads(packed)
+            rel = result.path.relative_to(cards_dir).as_posix()
+            if not found_problems:  # a file with problems is never cached
+                entries[rel] = changed[rel] = value
+            result = unpack(value)
         items += result[0]
         notes += result[1]
+    if changed or len(entries) != len(stored):
+        cache.save_files(context, files=entries, changed=changed)
     unique_ids(items, problems)
     tree = Tree(root=cards_dir, sources=sources, items=tuple(items))
     return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems))
 
 
-def _cached(cache: Cache, key: str, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
-    """A file's cached items and notes, if present, well-formed, and its images unchanged."""
-    value = cache.get(key)
-    if value is None:
-        return None
+def _cached(entry: tuple, digest: bytes, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
+    """A file's cached items and notes, if its bytes and images are unchanged and the entry well-formed."""
     try:
-        items, notes = unpack(value)
-    except (TypeError, ValueError):
+        if entry[0] != digest:
+            return None
+        items, notes = unpack(entry)
+    except (TypeError, ValueError, IndexError):
         return None
     for note in notes:
         for image in note.media:
@@ -132,10 +147,8 @@ def _cached(cache: Cache, key: str, media: MediaStore) -> tuple[list[Item], list
     return items, notes
 
 
-
-
 def compile_file(job: Job) -> tuple[list[Problem], bytes]:
-    """Load, validate and render one deck file; cache it if it has no problems.
+    """Load, validate and render one deck file, reusing the notes of items its last version had.
 
     Returns the problems and the items and notes packed with marshal, so that a worker process
     hands back plain bytes.
@@ -146,11 +159,24 @@ def compile_file(job: Job) -> tuple[list[Problem], bytes]:
     known = job.sources if job.check_sources else None
     items = validate_deck(doc, sources=known, problems=problems) if doc else []
     media = MediaStore(job.root)
-    notes = [render_item(item, sources=job.sources, media=media, problems=problems) for item in items]
-    packed = pack(job.path.parent, items, notes)
-    if not problems:
-        Cache(job.cache_dir).put(job.key, packed)
-    return problems, marshal.dumps(packed)
+    reusable = _reusable(job.previous, folder=job.path.parent, media=media)
+    notes = []
+    for item in items:
+        note = reusable.get(item_key(tuple(item)[:-1])) if reusable else None
+        notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems))
+    return problems, marshal.dumps(pack(job.path.parent, job.digest, items, notes))
+
+
+def _reusable(previous: tuple | None, *, folder: Path, media: MediaStore) -> dict[tuple, Note]:
+    """The notes of a file's last cached version, by what each depends on, where their images are unchanged."""
+    try:
+        if previous is None or previous[1] != str(folder):
+            return {}
+        items, notes = unpack(previous)
+    except (TypeError, ValueError, IndexError):
+        return {}
+    return {item_key(tuple(item)[:-1]): note for item, note in zip(items, notes)
+            if all(media.name_for(image.path) == image.name for image in note.media)}
 
 
 def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], bytes]]:

@@ -20,7 +20,7 @@ _MD = pyromark.Markdown(options=pyromark.Options.ENABLE_TABLES | pyromark.Option
 # What the Markdown engine writes for Markdown alone (no raw HTML), as the sanitizer would write it:
 # only these attribute-free tags (and an ordered list's start) pass without the sanitizer.
 _UNVETTED = re.compile(r'<(?!/?(?:p|em|strong|del|code|pre|ul|li|blockquote|h[1-6]|table|thead|tbody|tr|th|td|ol)>'
-                       r'|ol start="\d+">|hr />|br />)|\x00')
+                       r'|ol start="\d+">|hr />|br />)|[\x00\r]')
 # Text with none of these can't mean anything to Markdown or HTML, so it skips the parser.
 _SYNTAX = re.compile(r"[\\`*_\[\]<>&#!~|\n\r\t\x00\u00a0]|^[\s+=-]|^\d+[.)]|\s\Z")
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]|[\ue000\ue001]", re.DOTALL)
