@@ -55,6 +55,7 @@ class Cache:
     def __init__(self, folder: Path | None, *, memory: bool = False) -> None:
         self.folder = folder
         self._memory: dict[str, dict] | None = {} if memory else None
+        self._base: tuple[str, str, int, dict] | None = None  # the tree, base token and size, and delta last read
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.marshal"  # type: ignore[operator]
@@ -84,10 +85,13 @@ class Cache:
             return self._memory[tree]
         base, delta = self.get(tree), self.get(tree + "-delta")
         files: dict[str, tuple] = {}
+        self._base = None
         if isinstance(base, tuple) and len(base) == 2 and isinstance(base[1], dict):
             files.update(base[1])
+            self._base = (tree, base[0], len(base[1]), {})
             if isinstance(delta, tuple) and len(delta) == 2 and delta[0] == base[0] and isinstance(delta[1], dict):
                 files.update(delta[1])
+                self._base = (tree, base[0], len(base[1]), delta[1])
         if self._memory is not None:
             self._memory[tree] = files
         return files
@@ -98,18 +102,18 @@ class Cache:
             self._memory[tree] = files
         if self.folder is None or not changed:
             return
-        base = self.get(tree)
-        if isinstance(base, tuple) and len(base) == 2 and isinstance(base[1], dict) and base[1]:
-            delta = self.get(tree + "-delta")
-            ours = dict(delta[1]) if isinstance(delta, tuple) and len(delta) == 2 and delta[0] == base[0] and \
-                isinstance(delta[1], dict) else {}
-            ours.update(changed)
-            if len(ours) * 4 <= len(base[1]):
-                self.put(tree + "-delta", (base[0], ours))
+        known = self._base if self._base is not None and self._base[0] == tree else None
+        if known is not None and known[2]:
+            _, token, size, delta = known
+            ours = {**delta, **changed}
+            if len(ours) * 4 <= size:
+                self.put(tree + "-delta", (token, ours))
+                self._base = (tree, token, size, ours)
                 return
-        self.put(tree, (os.urandom(8).hex(), files))
-        if self.folder is not None:
-            self._path(tree + "-delta").unlink(missing_ok=True)
+        token = os.urandom(8).hex()
+        self.put(tree, (token, files))
+        self._path(tree + "-delta").unlink(missing_ok=True)
+        self._base = (tree, token, len(files), {})
 
 
 def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note]) -> tuple:

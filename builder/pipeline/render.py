@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
@@ -187,7 +188,8 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
 
         return markdown(text, on_image=on_image)
 
-    source = "".join(citation(sources[key]) for key in item.sources if key in sources)
+    # Interned: the notes citing the same sources share one string, in memory and in the cache.
+    source = sys.intern("".join(citation(sources[key]) for key in item.sources if key in sources))
     quote = html.escape(item.quote.strip(), quote=False) if item.quote else ""
     if item.kind == "cloze":
         fields = (field("cloze"), field("extra"), "", source, quote, item.id)
