@@ -119,6 +119,17 @@ def test_chunked_deflate_is_plain_deflate(write_tree):
     assert deflate(b"") and zlib.decompress(deflate(b""), -15) == b""
 
 
+def test_remembered_chunks_give_the_same_bytes_as_deflating_afresh(monkeypatch):
+    from builder.pipeline import package
+
+    data = b"".join(f"note {i} about microglia and pain {i * i}\n".encode() for i in range(20000))
+    edited = data[:200_000] + b"an edit in the middle" + data[200_000:]
+    afresh = [package.deflate(one, chunk=1 << 14) for one in (data, edited, data)]
+    monkeypatch.setattr(package, "_DEFLATED", {})
+    assert [package.deflate(one, chunk=1 << 14) for one in (data, edited, data)] == afresh
+    assert len(package._DEFLATED) == len(range(0, len(data), 1 << 14))  # only the last package's chunks
+
+
 def test_a_package_deflated_in_many_chunks_imports_in_anki(write_tree, deckbuild, anki, tmp_path, monkeypatch):
     from builder.pipeline import package
 

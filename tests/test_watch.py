@@ -139,3 +139,31 @@ def test_the_watch_command_prints_each_build_and_stops_on_ctrl_c(write_tree, tmp
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=WAIT) == 0
+
+
+def test_watch_builds_what_build_builds_with_and_without_the_cache(write_tree, deckbuild, tmp_path, private_cache,
+                                                                  monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    edit = ("its **first line of defense**", "the brain's **resident immune cells**")
+    trees = {name: write_tree(root=name) for name in ("watched", "cached", "uncached")}
+    outcomes: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, kwargs=dict(
+        cards_dir=trees["watched"], output=tmp_path / "watched.apkg", on_build=outcomes.put, stop_event=stop,
+        debounce_ms=200, cache=Cache(private_cache)))
+    thread.start()
+    try:
+        for step in ("start", "edit"):
+            if step == "edit":
+                for cards in trees.values():
+                    save(cards / "deck.yaml", (cards / "deck.yaml").read_text().replace(*edit))
+            assert isinstance(outcomes.get(timeout=WAIT), Summary)
+            watched_bytes = (tmp_path / "watched.apkg").read_bytes()
+            assert deckbuild("build", trees["cached"], "-o", tmp_path / "cached.apkg").exit_code == 0
+            assert deckbuild("build", trees["uncached"], "-o", tmp_path / "uncached.apkg",
+                             "--no-cache").exit_code == 0
+            assert (tmp_path / "cached.apkg").read_bytes() == watched_bytes
+            assert (tmp_path / "uncached.apkg").read_bytes() == watched_bytes
+    finally:
+        stop.set()
+        thread.join(timeout=WAIT)

@@ -10,6 +10,7 @@ import watchfiles
 
 from ..pipeline.build import Summary, build
 from ..pipeline.cache import Cache
+from ..pipeline.package import remember_chunks
 from ..errors import DeckbuildError, UsageError
 from ..pipeline.state import FILENAME
 
@@ -43,11 +44,14 @@ def watch(*, cards_dir: Path, output: Path | None, on_build: Callable[[Summary |
           stop_event: threading.Event | None = None, debounce_ms: int = 1600, cache: Cache | None = None) -> None:
     """Build once, then again after every burst of saves, until stop_event is set or Ctrl-C.
 
-    With a cache, a save recompiles only the files it changed.
+    A save recompiles only the files it changed, and only the items it changed in them.
     """
     if not cards_dir.is_dir():
         raise UsageError(f"cards folder '{cards_dir}' not found")
     root = cards_dir.resolve()
+    # The compiled tree stays in memory between builds: a save recompiles only the files it changed.
+    cache = Cache(cache.folder if cache else None, memory=True)
+    remember_chunks()  # and so do the package's deflated chunks: only those a save changed are deflated again
     built = False
     # The first build waits for the watcher's first wake, so no save made after it can be missed.
     for changes in watchfiles.watch(

@@ -14,7 +14,7 @@ from .compile import Compiled, Progress, compile_tree, shown
 from ..model import Note
 from .notetypes import NOTETYPES
 from .package import Row, write_apkg
-from .state import FILENAME, Entry, State, dumps, read_state, write_atomic
+from .state import FILENAME, Entry, State, dumps, read_state, remember, write_atomic
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Summary:
@@ -72,7 +72,9 @@ def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = 
     rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)
     size = write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=output)
     if new_state != state or not (cards_dir / FILENAME).exists():
-        write_atomic(cards_dir / FILENAME, dumps(new_state).encode())
+        data = dumps(new_state).encode()
+        write_atomic(cards_dir / FILENAME, data)
+        remember(data, new_state)
     return Summary(output=output, size=size, **summary)
 
 

@@ -56,6 +56,7 @@ class Cache:
         self.folder = folder
         self._memory: dict[str, dict] | None = {} if memory else None
         self._base: tuple[str, str, int, dict] | None = None  # the tree, base token and size, and delta last read
+        self._decoded: dict[int, tuple] = {}  # id(entry) -> (entry, its items and notes), in memory mode
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.marshal"  # type: ignore[operator]
@@ -79,6 +80,15 @@ class Cache:
         except (OSError, ValueError):
             pass
 
+    def decode(self, entry: tuple) -> tuple[list[Item], list[Note]]:
+        """A file entry's items and notes; kept between builds when the cache keeps its tree in memory."""
+        if self._memory is None:
+            return unpack(entry)
+        found = self._decoded.get(id(entry))
+        if found is None or found[0] is not entry:
+            found = self._decoded[id(entry)] = (entry, unpack(entry))
+        return found[1]
+
     def files(self, tree: str) -> dict[str, tuple]:
         """Every file entry stored for a tree (keyed by its context), the delta's over the base's."""
         if self._memory is not None and tree in self._memory:
@@ -100,6 +110,8 @@ class Cache:
         """Store a tree's file entries: the changed ones as a delta while it stays small, else a new base."""
         if self._memory is not None:
             self._memory[tree] = files
+            kept = {id(entry) for entry in files.values()}
+            self._decoded = {key: value for key, value in self._decoded.items() if key in kept}
         if self.folder is None or not changed:
             return
         known = self._base if self._base is not None and self._base[0] == tree else None

@@ -99,7 +99,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
         rel = path.relative_to(cards_dir).as_posix()
         digest = hashlib.sha256(raw).digest()
         entry = stored.get(rel)
-        found = _cached(entry, digest, media) if entry is not None else None
+        found = _cached(cache, entry, digest, media) if entry is not None else None
         if found is not None:
             entries[rel] = entry  # type: ignore[assignment]
         results.append(found or Job(
@@ -132,12 +132,12 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
     return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems))
 
 
-def _cached(entry: tuple, digest: bytes, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
+def _cached(cache: Cache, entry: tuple, digest: bytes, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
     """A file's cached items and notes, if its bytes and images are unchanged and the entry well-formed."""
     try:
         if entry[0] != digest:
             return None
-        items, notes = unpack(entry)
+        items, notes = cache.decode(entry)
     except (TypeError, ValueError, IndexError):
         return None
     for note in notes:

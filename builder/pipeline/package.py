@@ -127,16 +127,41 @@ def deflate(data: bytes, *, chunk: int | None = None) -> bytes:
     """
     chunk = chunk or _CHUNK
     starts = range(0, max(len(data), 1), chunk)
+    view = memoryview(data)
+    memo, kept = _DEFLATED, {}
 
     def one(start: int) -> bytes:
-        primer = data[max(0, start - 32768):start]
-        compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15, **({"zdict": primer} if primer else {}))
+        primer = view[max(0, start - 32768):start]
         last = start + chunk >= len(data)
-        return compressor.compress(data[start:start + chunk]) + compressor.flush(
+        if memo is not None:
+            key = hashlib.blake2b(view[max(0, start - 32768):start + chunk], digest_size=20,
+                                  person=b"%d %d %d" % (_LEVEL, last, chunk)).digest()
+            if key in memo:
+                kept[key] = memo[key]
+                return memo[key]
+        compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15, **({"zdict": primer} if primer else {}))
+        packed = compressor.compress(view[start:start + chunk]) + compressor.flush(
             zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+        if memo is not None:
+            kept[key] = packed
+        return packed
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        return b"".join(pool.map(one, starts))
+        packed = b"".join(pool.map(one, starts))
+    if memo is not None:
+        memo.clear()
+        memo.update(kept)
+    return packed
+
+
+_DEFLATED: dict[bytes, bytes] | None = None  # the last package's chunks, by hash of what made them (for watch)
+
+
+def remember_chunks() -> None:
+    """Keep each package's deflated chunks for the next, so a rebuild deflates only the chunks that changed."""
+    global _DEFLATED
+    if _DEFLATED is None:
+        _DEFLATED = {}
 
 
 def _write_deflated_entry(path: Path, name: str, data: bytes) -> None:

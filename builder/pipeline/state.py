@@ -49,7 +49,10 @@ def read_state(root: Path, *, shown: str) -> tuple[State, list[Problem]]:
     if not path.exists():
         return State(), []
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        if _LAST[0] == raw:  # the state this process last read or wrote, unchanged: `watch` rebuilds skip parsing
+            return _LAST[1], []
+        data = json.loads(raw.decode("utf-8"))
     except (ValueError, OSError) as err:
         line = getattr(err, "lineno", 1)
         return State(), [Problem(path=shown, line=line, message=(
@@ -63,7 +66,17 @@ def read_state(root: Path, *, shown: str) -> tuple[State, list[Problem]]:
     except (ValueError, KeyError, TypeError, AttributeError):
         return State(), [Problem(path=shown, line=1, message=(
             f"state file does not have the layout deckbuild {VERSION} writes; {_RESTORE}"))]
-    return State(items=items, notetypes=notetypes), []
+    state = State(items=items, notetypes=notetypes)
+    remember(raw, state)
+    return state, []
+
+
+_LAST: list = [None, None]  # the bytes and State of the state file this process last read or wrote
+
+
+def remember(raw: bytes, state: State) -> None:
+    """Note the state file's bytes and what they mean, so reading them back needs no parsing."""
+    _LAST[:] = [raw, state]
 
 
 def dumps(state: State) -> str:
