@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import os
 import sqlite3
@@ -13,7 +14,7 @@ import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 from pathlib import Path
 
 import genanki
@@ -107,7 +108,7 @@ def _write_collection(db: Path, *, rows: Sequence[Row], models: dict, decks: dic
 
 def _write_zip(path: Path, *, db: Path, media: Sequence[Media]) -> None:
     """The zip: deflated, with fixed entry times and a stable order."""
-    _write_deflated_entry(path, "collection.anki2", db.read_bytes())
+    _write_deflated_entry(path, "collection.anki2", db)
     with zipfile.ZipFile(path, "a") as out:
         for name, data in [("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode())] + [
                 (str(i), m.path.read_bytes()) for i, m in enumerate(media)]:
@@ -125,33 +126,50 @@ def deflate(data: bytes, *, chunk: int | None = None) -> bytes:
     zlib releases the GIL, so threads run in parallel; the bytes depend only on the data and
     `chunk`, never on the number of cores.
     """
-    chunk = chunk or _CHUNK
-    starts = range(0, max(len(data), 1), chunk)
-    view = memoryview(data)
+    out = io.BytesIO()
+    _deflate_stream(io.BytesIO(data), len(data), out, chunk=chunk or _CHUNK)
+    return out.getvalue()
+
+
+def _deflate_stream(source: BinaryIO, total: int, out: BinaryIO, *, chunk: int) -> tuple[int, int]:
+    """`deflate` from one file to another, a few chunks in memory at a time; the CRC-32 and bytes written."""
+    workers = os.cpu_count() or 1
     memo, kept = _DEFLATED, {}
+    crc = written = position = 0
+    tail = b""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while True:
+            data = source.read(chunk * workers)
+            crc = zlib.crc32(data, crc)
+            window, base = memoryview(tail + data), len(tail)
 
-    def one(start: int) -> bytes:
-        primer = view[max(0, start - 32768):start]
-        last = start + chunk >= len(data)
-        if memo is not None:
-            key = hashlib.blake2b(view[max(0, start - 32768):start + chunk], digest_size=20,
-                                  person=b"%d %d %d" % (_LEVEL, last, chunk)).digest()
-            if key in memo:
-                kept[key] = memo[key]
-                return memo[key]
-        compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15, **({"zdict": primer} if primer else {}))
-        packed = compressor.compress(view[start:start + chunk]) + compressor.flush(
-            zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-        if memo is not None:
-            kept[key] = packed
-        return packed
+            def one(start: int) -> bytes:
+                primer = window[max(0, start - 32768):start]
+                last = position + start - base + chunk >= total
+                if memo is not None:
+                    key = hashlib.blake2b(window[max(0, start - 32768):start + chunk], digest_size=20,
+                                          person=b"%d %d %d" % (_LEVEL, last, chunk)).digest()
+                    if key in memo:
+                        kept[key] = memo[key]
+                        return memo[key]
+                compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15, **({"zdict": primer} if primer else {}))
+                packed = compressor.compress(window[start:start + chunk]) + compressor.flush(
+                    zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+                if memo is not None:
+                    kept[key] = packed
+                return packed
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        packed = b"".join(pool.map(one, starts))
+            for packed in pool.map(one, range(base, base + max(len(data), position == 0), chunk)):
+                out.write(packed)
+                written += len(packed)
+            position += len(data)
+            if position >= total or not data:
+                break
+            tail = bytes(window[-32768:])
     if memo is not None:
         memo.clear()
         memo.update(kept)
-    return packed
+    return crc, written
 
 
 _DEFLATED: dict[bytes, bytes] | None = None  # the last package's chunks, by hash of what made them (for watch)
@@ -164,18 +182,20 @@ def remember_chunks() -> None:
         _DEFLATED = {}
 
 
-def _write_deflated_entry(path: Path, name: str, data: bytes) -> None:
-    """A zip holding one deflated entry (zipfile can't take data compressed elsewhere)."""
-    packed, crc, encoded = deflate(data), zlib.crc32(data), name.encode()
-    if max(len(packed), len(data)) >= 0xFFFFFFFF:
-        raise ValueError("the collection is too large for a zip without ZIP64")
+def _write_deflated_entry(path: Path, name: str, source: Path) -> None:
+    """A zip holding one deflated entry (zipfile can't take data compressed elsewhere), streamed from a file."""
+    size, encoded = source.stat().st_size, name.encode()
     dos_date = (1 << 5) | 1  # 1980-01-01, 00:00
-    common = struct.pack("<HHHHHIIIH", 20, 0, zipfile.ZIP_DEFLATED, 0, dos_date, crc, len(packed), len(data),
-                         len(encoded))
-    local = struct.pack("<I", 0x04034B50) + common + struct.pack("<H", 0) + encoded
-    central = (struct.pack("<IH", 0x02014B50, 0x0314) + common
-               + struct.pack("<HHHHII", 0, 0, 0, 0, 0o644 << 16, 0) + encoded)
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local) + len(packed), 0)
-    with path.open("wb") as out:
-        for part in (local, packed, central, end):
-            out.write(part)
+    with source.open("rb") as data, path.open("wb") as out:
+        out.write(bytes(30 + len(encoded)))  # the local header, written once the CRC and sizes are known
+        crc, packed = _deflate_stream(data, size, out, chunk=_CHUNK)
+        if max(packed, size) >= 0xFFFFFFFF:
+            raise ValueError("the collection is too large for a zip without ZIP64")
+        common = struct.pack("<HHHHHIIIH", 20, 0, zipfile.ZIP_DEFLATED, 0, dos_date, crc, packed, size, len(encoded))
+        local = struct.pack("<I", 0x04034B50) + common + struct.pack("<H", 0) + encoded
+        central = (struct.pack("<IH", 0x02014B50, 0x0314) + common
+                   + struct.pack("<HHHHII", 0, 0, 0, 0, 0o644 << 16, 0) + encoded)
+        end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local) + packed, 0)
+        out.write(central + end)
+        out.seek(0)
+        out.write(local)
