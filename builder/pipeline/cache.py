@@ -6,6 +6,7 @@ import functools
 import hashlib
 import marshal
 import os
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -93,13 +94,13 @@ class Cache:
         """Every file entry stored for a tree (keyed by its context), the delta's over the base's."""
         if self._memory is not None and tree in self._memory:
             return self._memory[tree]
-        base, delta = self.get(tree), self.get(tree + "-delta")
+        base, delta = self._read_files(tree), self._read_files(tree + "-delta")
         files: dict[str, tuple] = {}
         self._base = None
-        if isinstance(base, tuple) and len(base) == 2 and isinstance(base[1], dict):
+        if base is not None:
             files.update(base[1])
             self._base = (tree, base[0], len(base[1]), {})
-            if isinstance(delta, tuple) and len(delta) == 2 and delta[0] == base[0] and isinstance(delta[1], dict):
+            if delta is not None and delta[0] == base[0]:
                 files.update(delta[1])
                 self._base = (tree, base[0], len(base[1]), delta[1])
         if self._memory is not None:
@@ -119,13 +120,50 @@ class Cache:
             _, token, size, delta = known
             ours = {**delta, **changed}
             if len(ours) * 4 <= size:
-                self.put(tree + "-delta", (token, ours))
+                self._write_files(tree + "-delta", token, ours)
                 self._base = (tree, token, size, ours)
                 return
         token = os.urandom(8).hex()
-        self.put(tree, (token, files))
+        self._write_files(tree, token, files)
         self._path(tree + "-delta").unlink(missing_ok=True)
         self._base = (tree, token, len(files), {})
+
+    def _read_files(self, key: str) -> tuple[str, dict[str, tuple]] | None:
+        """A files entry: its token and {path: entry}, read record by record; None if absent or malformed."""
+        if self.folder is None:
+            return None
+        try:
+            with self._path(key).open("rb") as stream:
+                stored_key, token, count = marshal.load(stream)
+                if stored_key != key or not isinstance(token, str):
+                    return None
+                files = {}
+                for _ in range(count):
+                    rel, entry = marshal.load(stream)
+                    files[rel] = entry
+                if not all(isinstance(rel, str) and isinstance(entry, tuple) for rel, entry in files.items()):
+                    return None
+                return token, files
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+
+    def _write_files(self, key: str, token: str, files: dict[str, tuple]) -> None:
+        """Store a files entry one record per file, so no more than one file's bytes are ever in memory."""
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(handle, "wb") as stream:
+                    marshal.dump((key, token, len(files)), stream)
+                    for rel, entry in files.items():
+                        marshal.dump((rel, entry), stream)
+                os.replace(temp, path)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+        except (OSError, ValueError):
+            pass
 
 
 def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note]) -> tuple:
