@@ -9,7 +9,7 @@ import os
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .. import __version__
 from ..model import Item, Media, Note
@@ -134,12 +134,12 @@ class Cache:
             return None
         try:
             with self._path(key).open("rb") as stream:
-                stored_key, token, count = marshal.load(stream)
+                stored_key, token, count = _read_record(stream)
                 if stored_key != key or not isinstance(token, str):
                     return None
                 files = {}
                 for _ in range(count):
-                    rel, entry = marshal.load(stream)
+                    rel, entry = _read_record(stream)
                     files[rel] = entry
                 if not all(isinstance(rel, str) and isinstance(entry, tuple) for rel, entry in files.items()):
                     return None
@@ -155,15 +155,33 @@ class Cache:
             handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             try:
                 with os.fdopen(handle, "wb") as stream:
-                    marshal.dump((key, token, len(files)), stream)
+                    _write_record(stream, (key, token, len(files)))
                     for rel, entry in files.items():
-                        marshal.dump((rel, entry), stream)
+                        _write_record(stream, (rel, entry))
                 os.replace(temp, path)
             except BaseException:
                 Path(temp).unlink(missing_ok=True)
                 raise
         except (OSError, ValueError):
             pass
+
+
+def _write_record(stream: BinaryIO, value: Any) -> None:
+    """One value, marshalled, after its length."""
+    data = marshal.dumps(value)
+    stream.write(len(data).to_bytes(8, "big"))
+    stream.write(data)
+
+
+def _read_record(stream: BinaryIO) -> Any:
+    """The next value `_write_record` wrote; raises EOFError or ValueError on a short or damaged record."""
+    size = int.from_bytes(stream.read(8), "big")
+    if size > os.fstat(stream.fileno()).st_size:
+        raise ValueError("damaged cache record")
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError("short cache record")
+    return marshal.loads(data)
 
 
 def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note]) -> tuple:
