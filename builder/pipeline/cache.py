@@ -185,27 +185,33 @@ def _read_record(stream: BinaryIO) -> Any:
 
 
 def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note]) -> tuple:
-    """One file's items and notes as plain values that marshal can store, with its content's hash."""
+    """One file's items and notes as plain values that marshal can store, with its content's hash.
+
+    Items and notes are each marshalled into one bytes value, so an entry in memory is compact and
+    saving it is a copy; each item's key (`item_key`) is kept as a 16-byte hash.
+    """
+    rows = [tuple(i)[:-1] for i in items]
     return (
         digest,
         str(folder),
-        tuple(tuple(i)[:-1] for i in items),
-        tuple((*n[:-2], n.digest, tuple((m.name, str(m.path)) for m in n.media)) for n in notes),
+        marshal.dumps(rows),
+        marshal.dumps([(*n[:-2], n.digest, tuple((m.name, str(m.path)) for m in n.media)) for n in notes]),
+        b"".join(map(item_key, rows)),
     )
 
 
 def unpack(value: tuple) -> tuple[list[Item], list[Note]]:
     """The items and notes `pack` stored; raises on anything malformed."""
-    _, folder, items, notes = value
-    folder = (Path(folder),)
-    make_item, make_note = Item._make, Note._make
-    return (
-        [make_item(row + folder) for row in items],
-        [make_note((*row[:7], tuple(Media(name=m, path=Path(p)) for m, p in row[8]) if row[8] else (), row[7]))
-         for row in notes],
-    )
+    folder = (Path(value[1]),)
+    make_item = Item._make
+    return [make_item(row + folder) for row in marshal.loads(value[2])], list(map(note_from_row, marshal.loads(value[3])))
 
 
-def item_key(row: tuple) -> tuple:
-    """What an item's note depends on within its file: all its values but its lines and lint exceptions."""
-    return row[:10] + row[11:12]
+def note_from_row(row: tuple) -> Note:
+    """One note from a row `pack` stored; raises on a malformed row."""
+    return Note._make((*row[:7], tuple(Media(name=m, path=Path(p)) for m, p in row[8]) if row[8] else (), row[7]))
+
+
+def item_key(row: tuple) -> bytes:
+    """A hash of what an item's note depends on within its file: all its values but its lines and lint exceptions."""
+    return hashlib.blake2b(repr(row[:10] + row[11:12]).encode(), digest_size=16).digest()

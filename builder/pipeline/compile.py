@@ -13,7 +13,7 @@ from pathlib import Path
 
 import hashlib
 
-from .cache import Cache, item_key, key_for, pack, unpack
+from .cache import Cache, item_key, key_for, note_from_row, pack, unpack
 from ..errors import UsageError
 from .load import Map, load_file
 from ..model import Item, Note, Problem, Source, Tree
@@ -105,27 +105,30 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
         results.append(found or Job(
             path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
             check_sources=bibliography, previous=entry))
+    stored_count = len(stored)
+    del stored  # the entries still in use are in `entries`; an edited file's last entry is in its Job
     jobs = [job for job in results if isinstance(job, Job)]
     fresh = _compile_all(jobs)
     done = 0
     items: list[Item] = []
     notes: list[Note] = []
     changed: dict[str, tuple] = {}
-    for result in results:
+    for index, result in enumerate(results):
         if isinstance(result, Job):
-            found_problems, packed = next(fresh)
+            found_problems, value = next(fresh)
             done += 1
             if progress:
                 progress(done, len(jobs))
             problems += found_problems
-            value = marshal.loads(packed)
             rel = result.path.relative_to(cards_dir).as_posix()
+            results[index] = None  # type: ignore[call-overload]  # the Job, and the last entry it holds, can go
             if not found_problems:  # a file with problems is never cached
                 entries[rel] = changed[rel] = value
             result = unpack(value)
         items += result[0]
         notes += result[1]
-    if changed or len(entries) != len(stored):
+    del results, jobs, fresh
+    if changed or len(entries) != stored_count:
         cache.save_files(context, files=entries, changed=changed)
     unique_ids(items, problems)
     tree = Tree(root=cards_dir, sources=sources, items=tuple(items))
@@ -138,7 +141,7 @@ def _cached(cache: Cache, entry: tuple, digest: bytes, media: MediaStore) -> tup
         if entry[0] != digest:
             return None
         items, notes = cache.decode(entry)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, EOFError):
         return None
     for note in notes:
         for image in note.media:
@@ -147,39 +150,54 @@ def _cached(cache: Cache, entry: tuple, digest: bytes, media: MediaStore) -> tup
     return items, notes
 
 
-def compile_file(job: Job) -> tuple[list[Problem], bytes]:
+def compile_file(job: Job) -> tuple[list[Problem], tuple]:
     """Load, validate and render one deck file, reusing the notes of items its last version had.
 
-    Returns the problems and the items and notes packed with marshal, so that a worker process
-    hands back plain bytes.
+    Returns the problems and the items and notes packed as plain values (see `cache.pack`).
     """
     problems: list[Problem] = []
     doc, found = load_file(job.path, shown=job.shown, raw=job.raw)
     problems += found
     known = job.sources if job.check_sources else None
     items = validate_deck(doc, sources=known, problems=problems) if doc else []
+    del doc
     media = MediaStore(job.root)
-    reusable = _reusable(job.previous, folder=job.path.parent, media=media)
+    reusable = _reusable(job.previous, folder=job.path.parent)
     notes = []
     for item in items:
-        note = reusable.get(item_key(tuple(item)[:-1])) if reusable else None
+        note = None
+        if reusable:
+            row = reusable.get(item_key(tuple(item)[:-1]))
+            try:
+                note = note_from_row(row) if row is not None else None
+            except (TypeError, ValueError, IndexError):
+                note = None
+            if note is not None and any(media.name_for(image.path) != image.name for image in note.media):
+                note = None
         notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems))
-    return problems, marshal.dumps(pack(job.path.parent, job.digest, items, notes))
+    return problems, pack(job.path.parent, job.digest, items, notes)
 
 
-def _reusable(previous: tuple | None, *, folder: Path, media: MediaStore) -> dict[tuple, Note]:
-    """The notes of a file's last cached version, by what each depends on, where their images are unchanged."""
+def _compile_marshalled(job: Job) -> tuple[list[Problem], bytes]:
+    """`compile_file` for a worker process: the packed values as marshal bytes, plain to send back."""
+    found, packed = compile_file(job)
+    return found, marshal.dumps(packed)
+
+
+def _reusable(previous: tuple | None, *, folder: Path) -> dict[bytes, tuple]:
+    """The stored note rows of a file's last cached version, by the hash of what each note depends on."""
     try:
         if previous is None or previous[1] != str(folder):
             return {}
-        items, notes = unpack(previous)
-    except (TypeError, ValueError, IndexError):
+        keys, rows = previous[4], marshal.loads(previous[3])
+        if len(keys) != 16 * len(rows):
+            return {}
+        return {keys[16 * i:16 * i + 16]: row for i, row in enumerate(rows)}
+    except (TypeError, ValueError, IndexError, EOFError):
         return {}
-    return {item_key(tuple(item)[:-1]): note for item, note in zip(items, notes)
-            if all(media.name_for(image.path) == image.name for image in note.media)}
 
 
-def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], bytes]]:
+def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], tuple]]:
     """Compile files, yielding in order: on all cores when there is enough work and forking is safe."""
     workers = min(len(jobs), os.cpu_count() or 1)
     big = sum(len(job.raw) for job in jobs) >= PARALLEL_BYTES
@@ -187,4 +205,5 @@ def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], bytes]]:
         yield from map(compile_file, jobs)
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(compile_file, jobs)
+        for found, packed in pool.map(_compile_marshalled, jobs):
+            yield found, marshal.loads(packed)
