@@ -18,6 +18,7 @@ from ..errors import UsageError
 from .load import Map, load_file
 from ..model import Item, Note, Problem, Source, Tree
 from .render import MediaStore, render_item
+from .splice import splice
 from .validate import unique_ids, validate_deck, validate_sources
 
 SOURCES = "sources.yaml"
@@ -48,6 +49,8 @@ class Job:
     sources: dict[str, Source]
     check_sources: bool
     previous: tuple | None  # the file's last cached entry: its unchanged items' notes are reused
+    previous_raw: bytes | None = None  # the file's last bytes and items, when kept in memory (`watch`):
+    previous_items: list[Item] | None = None  # an edit inside one item then re-reads only that item
 
 
 def shown(cards_dir: Path, path: Path) -> str:
@@ -102,9 +105,12 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
         found = _cached(cache, entry, digest, media) if entry is not None else None
         if found is not None:
             entries[rel] = entry  # type: ignore[assignment]
+            cache.keep_bytes(rel, raw)
+        old_raw = cache.kept_bytes(rel) if found is None and entry is not None else None
         results.append(found or Job(
             path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
-            check_sources=bibliography, previous=entry))
+            check_sources=bibliography, previous=entry, previous_raw=old_raw,
+            previous_items=_decoded_items(cache, entry) if old_raw is not None else None))
     stored_count = len(stored)
     del stored  # the entries still in use are in `entries`; an edited file's last entry is in its Job
     jobs = [job for job in results if isinstance(job, Job)]
@@ -124,6 +130,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
             results[index] = None  # type: ignore[call-overload]  # the Job, and the last entry it holds, can go
             if not found_problems:  # a file with problems is never cached
                 entries[rel] = changed[rel] = value
+                cache.keep_bytes(rel, result.raw)
             result = unpack(value)
         items += result[0]
         notes += result[1]
@@ -156,11 +163,16 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple]:
     Returns the problems and the items and notes packed as plain values (see `cache.pack`).
     """
     problems: list[Problem] = []
-    doc, found = load_file(job.path, shown=job.shown, raw=job.raw)
-    problems += found
     known = job.sources if job.check_sources else None
-    items = validate_deck(doc, sources=known, problems=problems) if doc else []
-    del doc
+    items = None
+    if job.previous_raw is not None and job.previous_items is not None:
+        items = splice(path=job.path, shown=job.shown, raw=job.raw, old_raw=job.previous_raw,
+                       old_items=job.previous_items, sources=known)
+    if items is None:
+        doc, found = load_file(job.path, shown=job.shown, raw=job.raw)
+        problems += found
+        items = validate_deck(doc, sources=known, problems=problems) if doc else []
+        del doc
     media = MediaStore(job.root)
     reusable = _reusable(job.previous, folder=job.path.parent)
     notes = []
@@ -176,6 +188,14 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple]:
                 note = None
         notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems))
     return problems, pack(job.path.parent, job.digest, items, notes)
+
+
+def _decoded_items(cache: Cache, entry: tuple) -> list[Item] | None:
+    """A cache entry's items, or None if it is malformed."""
+    try:
+        return cache.decode(entry)[0]
+    except (TypeError, ValueError, IndexError, EOFError):
+        return None
 
 
 def _compile_marshalled(job: Job) -> tuple[list[Problem], bytes]:
