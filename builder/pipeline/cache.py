@@ -91,6 +91,11 @@ class Cache:
             found = self._decoded[id(entry)] = (entry, unpack(entry))
         return found[1]
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether this cache keeps its tree in memory between builds."""
+        return self._memory is not None
+
     def keep_bytes(self, rel: str, raw: bytes) -> None:
         """Remember a compiled file's bytes, in memory mode, so its next edit can be read item by item."""
         if self._memory is not None:
@@ -194,11 +199,12 @@ def _read_record(stream: BinaryIO) -> Any:
     return marshal.loads(data)
 
 
-def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note]) -> tuple:
+def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note], *, raw: bytes | None = None) -> tuple:
     """One file's items and notes as plain values that marshal can store, with its content's hash.
 
     Items and notes are each marshalled into one bytes value, so an entry in memory is compact and
-    saving it is a copy; each item's key (`item_key`) is kept as a 16-byte hash.
+    saving it is a copy; each item's key (`item_key`) is kept as a 16-byte hash. A large file's
+    bytes are kept too, so that its next edit can be read item by item.
     """
     rows = [tuple(i)[:-1] for i in items]
     return (
@@ -207,14 +213,24 @@ def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note]) -> t
         marshal.dumps(rows),
         marshal.dumps([(*n[:-2], n.digest, tuple((m.name, str(m.path)) for m in n.media)) for n in notes]),
         b"".join(map(item_key, rows)),
-    )
+    ) + ((raw,) if raw is not None else ())
+
+
+def stored_bytes(entry: tuple | None) -> bytes | None:
+    """The file's bytes, if its entry kept them."""
+    return entry[5] if entry is not None and len(entry) > 5 and isinstance(entry[5], bytes) else None
 
 
 def unpack(value: tuple) -> tuple[list[Item], list[Note]]:
     """The items and notes `pack` stored; raises on anything malformed."""
+    return unpack_items(value), list(map(note_from_row, marshal.loads(value[3])))
+
+
+def unpack_items(value: tuple) -> list[Item]:
+    """The items `pack` stored; raises on anything malformed."""
     folder = (Path(value[1]),)
     make_item = Item._make
-    return [make_item(row + folder) for row in marshal.loads(value[2])], list(map(note_from_row, marshal.loads(value[3])))
+    return [make_item(row + folder) for row in marshal.loads(value[2])]
 
 
 def note_from_row(row: tuple) -> Note:

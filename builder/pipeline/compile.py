@@ -13,7 +13,7 @@ from pathlib import Path
 
 import hashlib
 
-from .cache import Cache, item_key, key_for, note_from_row, pack, unpack
+from .cache import Cache, item_key, key_for, note_from_row, pack, stored_bytes, unpack, unpack_items
 from ..errors import UsageError
 from .load import Map, load_file
 from ..model import Item, Note, Problem, Source, Tree
@@ -25,6 +25,8 @@ SOURCES = "sources.yaml"
 Progress = Callable[[int, int], None]  # called with (files compiled, files to compile)
 # Below this much uncached YAML, starting worker processes costs more than it saves.
 PARALLEL_BYTES = 2_000_000
+# A deck file this large keeps its bytes in the cache, so its next edit re-reads only the items it touched.
+SPLICE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,7 +108,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
         if found is not None:
             entries[rel] = entry  # type: ignore[assignment]
             cache.keep_bytes(rel, raw)
-        old_raw = cache.kept_bytes(rel) if found is None and entry is not None else None
+        old_raw = (cache.kept_bytes(rel) or stored_bytes(entry)) if found is None and entry is not None else None
         results.append(found or Job(
             path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
             check_sources=bibliography, previous=entry, previous_raw=old_raw,
@@ -121,7 +123,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
     changed: dict[str, tuple] = {}
     for index, result in enumerate(results):
         if isinstance(result, Job):
-            found_problems, value = next(fresh)
+            found_problems, value, compiled = next(fresh)
             done += 1
             if progress:
                 progress(done, len(jobs))
@@ -131,7 +133,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
             if not found_problems:  # a file with problems is never cached
                 entries[rel] = changed[rel] = value
                 cache.keep_bytes(rel, result.raw)
-            result = unpack(value)
+            result = compiled or unpack(value)
         items += result[0]
         notes += result[1]
     del results, jobs, fresh
@@ -157,10 +159,11 @@ def _cached(cache: Cache, entry: tuple, digest: bytes, media: MediaStore) -> tup
     return items, notes
 
 
-def compile_file(job: Job) -> tuple[list[Problem], tuple]:
+def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list[Note]]]:
     """Load, validate and render one deck file, reusing the notes of items its last version had.
 
-    Returns the problems and the items and notes packed as plain values (see `cache.pack`).
+    Returns the problems, the items and notes packed as plain values (see `cache.pack`), and the
+    items and notes themselves.
     """
     problems: list[Problem] = []
     known = job.sources if job.check_sources else None
@@ -187,20 +190,21 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple]:
             if note is not None and any(media.name_for(image.path) != image.name for image in note.media):
                 note = None
         notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems))
-    return problems, pack(job.path.parent, job.digest, items, notes)
+    return problems, pack(job.path.parent, job.digest, items, notes,
+                          raw=job.raw if len(job.raw) >= SPLICE_BYTES else None), (items, notes)
 
 
 def _decoded_items(cache: Cache, entry: tuple) -> list[Item] | None:
     """A cache entry's items, or None if it is malformed."""
     try:
-        return cache.decode(entry)[0]
+        return cache.decode(entry)[0] if cache.in_memory else unpack_items(entry)
     except (TypeError, ValueError, IndexError, EOFError):
         return None
 
 
 def _compile_marshalled(job: Job) -> tuple[list[Problem], bytes]:
     """`compile_file` for a worker process: the packed values as marshal bytes, plain to send back."""
-    found, packed = compile_file(job)
+    found, packed, _ = compile_file(job)
     return found, marshal.dumps(packed)
 
 
@@ -217,7 +221,7 @@ def _reusable(previous: tuple | None, *, folder: Path) -> dict[bytes, tuple]:
         return {}
 
 
-def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], tuple]]:
+def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], tuple, tuple | None]]:
     """Compile files, yielding in order: on all cores when there is enough work and forking is safe."""
     workers = min(len(jobs), os.cpu_count() or 1)
     big = sum(len(job.raw) for job in jobs) >= PARALLEL_BYTES
@@ -226,4 +230,4 @@ def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], tuple]]:
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
         for found, packed in pool.map(_compile_marshalled, jobs):
-            yield found, marshal.loads(packed)
+            yield found, marshal.loads(packed), None
