@@ -7,16 +7,23 @@ file); tombstones are checked against a real Anki collection.
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
+from builder.cli import cli
 from builder.pipeline.state import FILENAME, MAX_MOD, MAX_NID, PENDING, read_state, save_state
 from conftest import log_counts
 from test_bad_input import assert_problems, deck, problem_lines, rebuild  # noqa: F401 - rebuild is a fixture
 
 STATE = f"cards/{FILENAME}"
+_TMP = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # many small builds: quicker in memory
 
 
 def state_lines(cards: Path) -> list[str]:
@@ -228,3 +235,106 @@ def test_save_state_finishes_a_stopped_build_before_writing(write_tree, deckbuil
     assert state.items["glia-means-glue"].mod == 1700009999
     save_state(cards, state)
     assert (cards / FILENAME).read_text() == newer and not (cards / PENDING).exists()
+
+
+# --- any damage: a clean build or a clean error -----------------------------------------------------------
+
+_VALUES = st.one_of(
+    st.sampled_from([0, -1, 1, 1.5, True, False, None, "", "qa", "cloze", "banana", "A:: B", 2**31, 2**53, 10**30,
+                     MAX_NID, MAX_MOD, MAX_MOD + 1, "0123456789abcdef", [], {}]),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.text(max_size=6),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+
+
+def _serialize(top: list[list]) -> str:
+    """A state file's text from [key, value] pairs (duplicates allowed), items one per line."""
+    parts = []
+    for key, value in top:
+        if key == "items" and isinstance(value, list):
+            body = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in value)
+            parts.append(f'"items": {{\n{body}\n }}')
+        else:
+            parts.append(f"{json.dumps(key)}: {json.dumps(value)}")
+    return "{" + ",\n ".join(parts) + "\n}\n"
+
+
+@st.composite
+def damaged(draw, base: dict) -> bytes:
+    """A valid state file changed by one to three random edits, at JSON level or in its bytes."""
+    items = [[key, dict(entry)] for key, entry in base["items"].items()]
+    top = [["version", base["version"]], ["notetypes", base["notetypes"]], ["items", items]]
+    garbage = None
+    for _ in range(draw(st.integers(1, 3))):
+        action = draw(st.sampled_from(["set", "set", "drop-key", "drop-item", "twin-item", "copy-nid", "top",
+                                       "bytes"]))
+        live = top[2][1] if isinstance(top[2][1], list) and top[2][1] else None
+        if action in ("set", "drop-key", "drop-item", "twin-item", "copy-nid") and live:
+            key, entry = draw(st.sampled_from(live))
+            if action == "set":
+                entry[draw(st.sampled_from(["nid", "mod", "kind", "deck", "hash", "removed", "other"]))] = draw(_VALUES)
+            elif action == "drop-key" and entry:
+                entry.pop(draw(st.sampled_from(sorted(entry))))
+            elif action == "drop-item":
+                live.remove([key, entry])
+            elif action == "twin-item":
+                live.append([key, dict(entry)])
+            else:
+                entry["nid"] = draw(st.sampled_from(live))[1].get("nid")
+        elif action == "top":
+            slot = draw(st.integers(0, len(top) - 1)) if top else None
+            if slot is not None:
+                top[slot][1] = draw(_VALUES)
+        elif action == "bytes":
+            garbage = (draw(st.integers(0, 10_000)), draw(st.binary(min_size=1, max_size=4)))
+    data = _serialize(top).encode()
+    if garbage:
+        at = garbage[0] % (len(data) + 1)
+        data = data[:at] + garbage[1] + data[at:]
+    return data
+
+
+@pytest.fixture(scope="module")
+def valid_tree(tmp_path_factory) -> tuple[dict[str, str], dict]:
+    """A three-item tree's files and the state file its build writes."""
+    files = {"sources.yaml": "dellwo-2022:\n  title: T\n", "deck.yaml": deck("a", "b", "c") + (
+        "  - id: z\n    cloze: '{{c1::z}}'\n    source: dellwo-2022\n")}
+    cards = tmp_path_factory.mktemp("valid") / "cards"
+    cards.mkdir()
+    for name, text in files.items():
+        (cards / name).write_text(text)
+    result = CliRunner().invoke(cli, ["build", str(cards), "-o", str(cards.parent / "out.apkg")])
+    assert result.exit_code == 0, result.output
+    return files, json.loads((cards / FILENAME).read_text())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_damaged_state_file_gives_a_clean_build_or_a_clean_error(valid_tree, data):
+    files, base = valid_tree
+    state = data.draw(damaged(base))
+    with tempfile.TemporaryDirectory(prefix="deckbuild-state-", dir=_TMP) as work:
+        cards, out = Path(work) / "cards", Path(work) / "dist" / "out.apkg"
+        cards.mkdir()
+        for name, text in files.items():
+            (cards / name).write_text(text)
+        (cards / FILENAME).write_bytes(state)
+        runner = CliRunner()
+        result = runner.invoke(cli, ["build", str(cards), "-o", str(out)], catch_exceptions=False)
+        assert "Traceback" not in result.output
+        if result.exit_code == 0:
+            event("built")
+            written = (cards / FILENAME).read_bytes()
+            again = runner.invoke(cli, ["build", str(cards), "-o", str(out)], catch_exceptions=False)
+            assert again.exit_code == 0, again.output  # what a build writes, the next build reads
+            assert (cards / FILENAME).read_bytes() == written
+        else:
+            event("refused")
+            assert result.exit_code == 1, result.output
+            *lines, last = result.stderr.splitlines()
+            assert lines and last.endswith("nothing was written.")
+            for line in lines:
+                assert line.startswith(f"{cards}/{FILENAME}:") or line.startswith(f"{cards}/{PENDING}:"), line
+                assert re.fullmatch(r"\S+:\d+: \S.*", line), line
+            assert (cards / FILENAME).read_bytes() == state and not out.parent.exists()

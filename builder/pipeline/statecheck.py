@@ -27,6 +27,7 @@ MAX_NID = 2**53 - 1
 MAX_MOD = MAX_NID // 1000
 RESTORE = "restore it from version control, or delete it to start afresh (every note is then re-stamped)"
 _HASH = re.compile(r"[0-9a-f]{16,64}\Z")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 _ITEM_KEYS = ("deck", "hash", "kind", "mod", "nid")
@@ -68,6 +69,7 @@ class _Report:
         return self.first_line + bisect.bisect_left(self.newlines, pos)
 
     def __call__(self, pos: int, message: str) -> None:
+        message = _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", message)  # one problem, one line
         self.problems.append(Problem(path=self.shown, line=self.line(pos), message=message))
 
 
@@ -117,7 +119,7 @@ def _layout(top: dict[str, Any]) -> str | None:
     if missing:
         return f"no {', '.join(missing)}"
     if unknown:
-        return f"unknown key '{unknown[0]}'"
+        return f"unknown key {_name(unknown[0])}"
     if type(top["version"]) is not int or top["version"] < 1:
         return f"unknown version {_show(top['version'])}"
     if not isinstance(top["notetypes"], dict) or not isinstance(top["items"], dict):
@@ -168,7 +170,7 @@ def _unique(members: Iterator[tuple[str, int, Any, int, int]], report: _Report) 
         if pos < 0:
             continue
         if key in values:
-            report(pos, f"'{key}' appears twice in the state file (also line {report.line(where[key])}); "
+            report(pos, f"{_name(key)} appears twice in the state file (also line {report.line(where[key])}); "
                         "keep one")
             continue
         values[key], where[key], starts[key] = value, pos, start
@@ -181,6 +183,11 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _name(key: str) -> str:
+    """A key as a message shows it: quoted plainly when it is a simple word, else as JSON."""
+    return f"'{key}'" if re.fullmatch(r"[\w.-]{1,64}", key, re.ASCII) else _show(key)
+
+
 def _whole(value: Any, *, low: int, high: int) -> bool:
     """Whether a value is a whole number in range (a JSON true is not a number)."""
     return type(value) is int and low <= value <= high
@@ -191,7 +198,7 @@ def _notetypes(data: dict[str, Any], *, pos: int, report: _Report) -> dict[str, 
     notetypes = {}
     for kind, entry in data.items():
         if kind not in NOTETYPES:
-            report(pos, f"state file: unknown note type '{kind}' (deckbuild has {', '.join(NOTETYPES)}); {RESTORE}")
+            report(pos, f"state file: unknown note type {_name(kind)} (deckbuild has {', '.join(NOTETYPES)}); {RESTORE}")
         elif (not isinstance(entry, dict) or set(entry) != {"hash", "mod"} or not isinstance(entry["hash"], str)
               or not _HASH.match(entry["hash"]) or not _whole(entry["mod"], low=1, high=MAX_MOD)):
             report(pos, f"state file: note type '{kind}' must be {{\"hash\": <hex>, \"mod\": <1 to {MAX_MOD}>}}, "
@@ -210,7 +217,7 @@ def _items(text: str, start: int, *, version: int, report: _Report) -> dict[str,
         pos = obj.where[key]
         entry = _entry(key, value, version=version)
         if isinstance(entry, str):
-            report(pos, f"state file: item '{key}': {entry} (restore the state file from version control)")
+            report(pos, f"state file: item {_name(key)}: {entry} (restore the state file from version control)")
             continue
         if entry.nid in nids:
             other, line = nids[entry.nid]
@@ -234,7 +241,7 @@ def _entry(key: str, value: Any, *, version: int) -> Entry | str:
     if missing:
         return f"no {', '.join(missing)}"
     if unknown:
-        return f"unknown key '{unknown[0]}'"
+        return f"unknown key {_name(unknown[0])}"
     digest, mod, deck, nid, kind = (value[k] for k in ("hash", "mod", "deck", "nid", "kind"))
     if not isinstance(digest, str) or not _HASH.match(digest):
         return f"hash must be 16 to 64 lowercase hex digits, not {_show(digest)}"
@@ -242,7 +249,7 @@ def _entry(key: str, value: Any, *, version: int) -> Entry | str:
         return f"mod must be a whole number of seconds from 1 to {MAX_MOD}, not {_show(mod)}"
     if not _whole(nid, low=1, high=MAX_NID):
         return f"nid must be a whole number from 1 to {MAX_NID}, not {_show(nid)}"
-    if kind not in NOTETYPES:
+    if not isinstance(kind, str) or kind not in NOTETYPES:
         return f"kind must be {' or '.join(repr(k) for k in NOTETYPES)}, not {_show(kind)}"
     if not isinstance(deck, str) or not deck:
         return f"deck must be a deck name, not {_show(deck)}"
