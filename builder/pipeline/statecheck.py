@@ -29,6 +29,8 @@ RESTORE = "restore it from version control, or delete it to start afresh (every 
 _HASH = re.compile(r"[0-9a-f]{16,64}\Z")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _WS = re.compile(r"[ \t\n\r]*")
+_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+_SEPARATOR = re.compile(r"[ \t\n\r]*([,}])[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 _ITEM_KEYS = ("deck", "hash", "kind", "mod", "nid")
 
@@ -142,22 +144,30 @@ def _members(text: str, pos: int) -> Iterator[tuple[str, int, Any, int, int]]:
     if text[pos] == "}":
         yield "", -1, None, -1, pos + 1
         return
+    scan = _DECODER.scan_once  # json's C scanner: a value and where it ends
     while True:
-        if text[pos] != '"':
-            raise ValueError("expected a key")
-        key, end = scanstring(text, pos + 1)
-        colon = _WS.match(text, end).end()
-        if text[colon] != ":":
-            raise ValueError("expected ':'")
-        start = _WS.match(text, colon + 1).end()
-        value, end = _DECODER.raw_decode(text, start)
-        after = _WS.match(text, end).end()
-        if text[after] not in ",}":
+        head = _KEY.match(text, pos)  # one match for `"key" :`, the common case of a key without escapes
+        if head:
+            key, start = head.group(1), head.end()
+        else:
+            if text[pos] != '"':
+                raise ValueError("expected a key")
+            key, end = scanstring(text, pos + 1)
+            colon = _WS.match(text, end).end()
+            if text[colon] != ":":
+                raise ValueError("expected ':'")
+            start = _WS.match(text, colon + 1).end()
+        try:
+            value, end = scan(text, start)
+        except StopIteration:
+            raise ValueError("expected a value") from None
+        after = _SEPARATOR.match(text, end)
+        if not after:
             raise ValueError("expected ',' or '}'")
-        yield key, pos, value, start, after + 1
-        if text[after] == "}":
+        yield key, pos, value, start, after.end()
+        if after.group(1) == "}":
             return
-        pos = _WS.match(text, after + 1).end()
+        pos = after.end()
 
 
 def _unique(members: Iterator[tuple[str, int, Any, int, int]], report: _Report) -> _Object:
@@ -209,27 +219,48 @@ def _notetypes(data: dict[str, Any], *, pos: int, report: _Report) -> dict[str, 
 
 
 def _items(text: str, start: int, *, version: int, report: _Report) -> dict[str, Entry]:
-    """Every item's entry, each problem at its line; note ids must be unique."""
+    """Every item's entry, each problem at its line; ids and note ids must be unique."""
     items: dict[str, Entry] = {}
-    nids: dict[int, tuple[str, int]] = {}
-    obj = _unique(_members(text, start), report)
-    for key, value in obj.values.items():
-        pos = obj.where[key]
-        entry = _entry(key, value, version=version)
+    where: dict[str, int] = {}
+    nids: dict[int, str] = {}
+    decks: set[str] = set()  # deck names already found good: a deck has many items
+    for key, pos, value, _, _ in _members(text, start):
+        if pos < 0:
+            continue
+        if key in where:
+            report(pos, f"{_name(key)} appears twice in the state file (also line {report.line(where[key])}); "
+                        "keep one")
+            continue
+        where[key] = pos
+        entry = _good(key, value, version=version, decks=decks) or _entry(key, value, version=version, decks=decks)
         if isinstance(entry, str):
             report(pos, f"state file: item {_name(key)}: {entry} (restore the state file from version control)")
-            continue
-        if entry.nid in nids:
-            other, line = nids[entry.nid]
+        elif entry.nid in nids:
+            other = nids[entry.nid]
             report(pos, f"state file: item '{key}' has note id {entry.nid}, already the note id of '{other}' "
-                        f"(line {line}); every note needs its own (restore the state file from version control)")
-            continue
-        nids[entry.nid] = (key, report.line(pos))
-        items[key] = entry
+                        f"(line {report.line(where[other])}); every note needs its own "
+                        "(restore the state file from version control)")
+        else:
+            nids[entry.nid] = key
+            items[key] = entry
     return items
 
 
-def _entry(key: str, value: Any, *, version: int) -> Entry | str:
+def _good(key: str, value: Any, *, version: int, decks: set[str]) -> Entry | None:
+    """The entry of a well-formed item, quickly; None sends anything else to `_entry` for its message."""
+    if type(value) is not dict:
+        return None
+    get = value.get
+    digest, mod, deck, nid, kind = get("hash"), get("mod"), get("deck"), get("nid"), get("kind")
+    removed = len(value) == 6 and version >= 2 and value.get("removed") is True
+    if ((len(value) == 5 or removed) and type(mod) is int and 0 < mod <= MAX_MOD and type(nid) is int
+            and 0 < nid <= MAX_NID and type(kind) is str and kind in NOTETYPES and type(deck) is str
+            and deck in decks and type(digest) is str and _HASH.match(digest) and ID.match(key)):
+        return Entry(digest, mod, deck, nid, kind, removed)
+    return None
+
+
+def _entry(key: str, value: Any, *, version: int, decks: set[str]) -> Entry | str:
     """One item's entry, or what is wrong with it."""
     if not ID.match(key):
         return "not a valid item id"
@@ -256,6 +287,7 @@ def _entry(key: str, value: Any, *, version: int) -> Entry | str:
     problem = _deck_problem(deck)
     if problem:
         return problem
+    decks.add(deck)
     removed = value.get("removed", False)
     if removed is not True and "removed" in value:
         return f"removed must be true when present, not {_show(removed)}"
