@@ -7,6 +7,8 @@ import ctypes.util
 import os
 import signal
 import sys
+import threading
+import time
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -21,16 +23,28 @@ def pause(stage: str) -> None:
 
 
 def die_with(parent: int) -> None:
-    """In a worker process: be killed when `parent` dies, even by SIGKILL (Linux); elsewhere, a best effort.
+    """In a worker process: end when `parent` dies, even by SIGKILL.
 
-    The kernel's parent-death signal covers a kill after this call; the parent check covers one
-    before it.
+    On Linux the kernel's parent-death signal does it at once; elsewhere a thread checks every
+    second. The check after setting the signal covers a parent killed before it.
     """
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
+    if not (sys.platform.startswith("linux") and _parent_death_signal()):
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     if os.getppid() != parent:
         os._exit(1)
+
+
+def _parent_death_signal() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; whether it agreed."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit as soon as the parent is gone (a process whose parent dies gets a new one)."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
