@@ -98,7 +98,7 @@ def _pending(root: Path) -> tuple[str, Path] | None:
     try:
         header, _, text = (root / PENDING).read_text(encoding="utf-8").partition("\n")
         record = json.loads(header)
-        apkg = Path(record["apkg"])
+        apkg = root / record["apkg"]  # relative to the cards folder, so a moved project still heals
         if not isinstance(record["sha256"], str) or _sha256(apkg) != record["sha256"]:
             return None
     except (OSError, ValueError, KeyError, TypeError):
@@ -143,7 +143,11 @@ def commit(*, cards_dir: Path, package: Path, output: Path, state: State) -> Non
     sweep(cards_dir)
     _heal(cards_dir)
     text = dumps(state)
-    record = json.dumps({"apkg": str(output.resolve()), "sha256": _sha256(package)})
+    try:
+        where = os.path.relpath(output.resolve(), cards_dir.resolve())
+    except ValueError:  # another drive, on Windows
+        where = str(output.resolve())
+    record = json.dumps({"apkg": Path(where).as_posix(), "sha256": _sha256(package)})
     write_atomic(cards_dir / PENDING, f"{record}\n{text}".encode())
     pause("pending")
     os.replace(package, output)
