@@ -14,6 +14,7 @@ from pathlib import Path
 import hashlib
 
 from .cache import Cache, item_key, key_for, note_from_row, pack, stored_bytes, unpack, unpack_items
+from .hooks import die_with, pause
 from ..errors import UsageError
 from .load import Map, load_file
 from ..model import Item, Note, Problem, Source, Tree
@@ -222,12 +223,18 @@ def _reusable(previous: tuple | None, *, folder: Path) -> dict[bytes, tuple]:
 
 
 def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], tuple, tuple | None]]:
-    """Compile files, yielding in order: on all cores when there is enough work and forking is safe."""
+    """Compile files, yielding in order: on all cores when there is enough work and forking is safe.
+
+    The workers die with this process, even when it is killed with SIGKILL.
+    """
     workers = min(len(jobs), os.cpu_count() or 1)
     big = sum(len(job.raw) for job in jobs) >= PARALLEL_BYTES
     if workers < 2 or not big or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from map(compile_file, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        for found, packed in pool.map(_compile_marshalled, jobs):
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=die_with, initargs=(os.getpid(),)) as pool:
+        for done, (found, packed) in enumerate(pool.map(_compile_marshalled, jobs)):
+            if not done:
+                pause("compile")
             yield found, marshal.loads(packed), None
