@@ -105,6 +105,11 @@ class Cache:
         """The bytes `keep_bytes` remembered for a file, if any."""
         return self._bytes.get(rel)
 
+    def keep_decoded(self, entry: tuple, decoded: tuple[list[Item], list[Note]]) -> None:
+        """Remember what a freshly compiled entry holds, in memory mode, so the next build needn't decode it."""
+        if self._memory is not None:
+            self._decoded[id(entry)] = (entry, decoded)
+
     def files(self, tree: str) -> dict[str, tuple]:
         """Every file entry stored for a tree (keyed by its context), the delta's over the base's."""
         if self._memory is not None and tree in self._memory:
@@ -122,26 +127,17 @@ class Cache:
             self._memory[tree] = files
         return files
 
-    def save_files(self, tree: str, *, files: dict[str, tuple], changed: dict[str, tuple]) -> None:
-        """Store a tree's file entries: the changed ones as a delta while it stays small, else a new base."""
-        if self._memory is not None:
-            self._memory[tree] = files
-            kept = {id(entry) for entry in files.values()}
-            self._decoded = {key: value for key, value in self._decoded.items() if key in kept}
-        if self.folder is None or not changed:
-            return
+    def saver(self, tree: str, *, changed: set[str], removed: bool) -> Saver:
+        """Where a compile puts each file's entry as it goes: a small delta, or (when that would grow too
+        large, or there is no base yet) a whole new base written record by record."""
         known = self._base if self._base is not None and self._base[0] == tree else None
-        if known is not None and known[2]:
-            _, token, size, delta = known
-            ours = {**delta, **changed}
-            if len(ours) * 4 <= size:
-                self._write_files(tree + "-delta", token, ours)
-                self._base = (tree, token, size, ours)
-                return
-        token = os.urandom(8).hex()
-        self._write_files(tree, token, files)
-        self._path(tree + "-delta").unlink(missing_ok=True)
-        self._base = (tree, token, len(files), {})
+        if self.folder is None or (not changed and not removed):
+            mode = "none"
+        elif known is not None and known[2] and len(set(known[3]) | changed) * 4 <= known[2]:
+            mode = "delta"
+        else:
+            mode = "base"
+        return Saver(self, tree, mode=mode)
 
     def _read_files(self, key: str) -> tuple[str, dict[str, tuple]] | None:
         """A files entry: its token and {path: entry}, read record by record; None if absent or malformed."""
@@ -149,36 +145,107 @@ class Cache:
             return None
         try:
             with self._path(key).open("rb") as stream:
-                stored_key, token, count = _read_record(stream)
+                stored_key, token = _read_record(stream)
                 if stored_key != key or not isinstance(token, str):
                     return None
                 files = {}
-                for _ in range(count):
-                    rel, entry = _read_record(stream)
+                while (record := _read_record(stream)) is not None:
+                    rel, entry = record
+                    if not isinstance(rel, str) or not isinstance(entry, tuple):
+                        return None
                     files[rel] = entry
-                if not all(isinstance(rel, str) and isinstance(entry, tuple) for rel, entry in files.items()):
-                    return None
                 return token, files
         except (OSError, EOFError, ValueError, TypeError):
             return None
 
-    def _write_files(self, key: str, token: str, files: dict[str, tuple]) -> None:
-        """Store a files entry one record per file, so no more than one file's bytes are ever in memory."""
-        path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+class Saver:
+    """One compile's cache writes: each file's entry as it is compiled or read, then `close`."""
+
+    def __init__(self, cache: Cache, tree: str, *, mode: str) -> None:
+        self.cache, self.tree, self.mode = cache, tree, mode
+        self.files: dict[str, tuple] = {}  # every entry, kept only when the cache keeps its tree in memory
+        self.count = 0
+        self.changed: dict[str, tuple] = {}
+        self.token = os.urandom(8).hex()
+        self.stream: BinaryIO | None = None
+        self.temp = ""
+        if mode == "base":
+            path = cache._path(tree)
             try:
-                with os.fdopen(handle, "wb") as stream:
-                    _write_record(stream, (key, token, len(files)))
-                    for rel, entry in files.items():
-                        _write_record(stream, (rel, entry))
-                os.replace(temp, path)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
-        except (OSError, ValueError):
-            pass
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle, self.temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+                self.stream = os.fdopen(handle, "wb")
+                _write_record(self.stream, (tree, self.token))
+            except (OSError, ValueError):
+                self._abandon()
+
+    def add(self, rel: str, entry: tuple, *, changed: bool) -> None:
+        """One file's entry, in the tree's order; `changed` when it was compiled afresh."""
+        self.count += 1
+        if self.cache._memory is not None:
+            self.files[rel] = entry
+        if changed:
+            self.changed[rel] = entry
+        if self.stream is not None:
+            try:
+                _write_record(self.stream, (rel, entry))
+            except (OSError, ValueError):
+                self._abandon()
+
+    def close(self) -> None:
+        """Finish: the new base or delta replaces the old one (a cache that can't be written is skipped)."""
+        cache, tree = self.cache, self.tree
+        if cache._memory is not None:
+            cache._memory[tree] = self.files
+            kept = {id(entry) for entry in self.files.values()}
+            cache._decoded = {key: value for key, value in cache._decoded.items() if key in kept}
+        if self.mode == "none" and self.changed and cache.folder is not None and cache._base is not None \
+                and cache._base[0] == tree:
+            self.mode = "delta"  # a damaged entry, or one whose images changed, was compiled again
+        if self.mode == "delta" and cache._base is not None:
+            _, token, size, delta = cache._base
+            ours = {**delta, **self.changed}
+            _write_file(cache._path(tree + "-delta"), [(tree + "-delta", token), *ours.items(), None])
+            cache._base = (tree, token, size, ours)
+        elif self.stream is not None:
+            try:
+                _write_record(self.stream, None)
+                self.stream.close()
+                self.stream = None
+                os.replace(self.temp, cache._path(tree))
+                cache._path(tree + "-delta").unlink(missing_ok=True)
+                cache._base = (tree, self.token, self.count, {})
+            except (OSError, ValueError):
+                self._abandon()
+
+    def _abandon(self) -> None:
+        """Give up writing the base: close and remove the temporary file."""
+        if self.stream is not None:
+            try:
+                self.stream.close()
+            except OSError:
+                pass
+            self.stream = None
+        if self.temp:
+            Path(self.temp).unlink(missing_ok=True)
+
+
+def _write_file(path: Path, records: list) -> None:
+    """Write records to a file atomically; a cache that can't be written is silently skipped."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                for record in records:
+                    _write_record(stream, record)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    except (OSError, ValueError):
+        pass
 
 
 def _write_record(stream: BinaryIO, value: Any) -> None:
@@ -199,7 +266,8 @@ def _read_record(stream: BinaryIO) -> Any:
     return marshal.loads(data)
 
 
-def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note], *, raw: bytes | None = None) -> tuple:
+def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note], *, keys: bytes | None = None,
+         raw: bytes | None = None) -> tuple:
     """One file's items and notes as plain values that marshal can store, with its content's hash.
 
     Items and notes are each marshalled into one bytes value, so an entry in memory is compact and
@@ -212,7 +280,7 @@ def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note], *, r
         str(folder),
         marshal.dumps(rows),
         marshal.dumps([(*n[:-2], n.digest, tuple((m.name, str(m.path)) for m in n.media)) for n in notes]),
-        b"".join(map(item_key, rows)),
+        b"".join(map(item_key, rows)) if keys is None else keys,
     ) + ((raw,) if raw is not None else ())
 
 

@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import hashlib
@@ -98,58 +98,71 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
     context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"")
     cache = cache or Cache(None)
     stored = cache.files(context)
-    results: list[tuple[list[Item], list[Note]] | Job] = []
-    entries: dict[str, tuple] = {}
+    memory = cache.in_memory
+    results: list[tuple[str, tuple, bytes] | Job] = []
     for path in files:
         raw = path.read_bytes()
         rel = path.relative_to(cards_dir).as_posix()
         digest = hashlib.sha256(raw).digest()
-        entry = stored.get(rel)
-        found = _cached(cache, entry, digest, media) if entry is not None else None
-        if found is not None:
-            entries[rel] = entry  # type: ignore[assignment]
-            cache.keep_bytes(rel, raw)
-        old_raw = (cache.kept_bytes(rel) or stored_bytes(entry)) if found is None and entry is not None else None
-        results.append(found or Job(
-            path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
-            check_sources=bibliography, previous=entry, previous_raw=old_raw,
-            previous_items=_decoded_items(cache, entry) if old_raw is not None else None))
-    stored_count = len(stored)
-    del stored  # the entries still in use are in `entries`; an edited file's last entry is in its Job
+        entry = stored.get(rel) if memory else stored.pop(rel, None)  # popped: each entry is let go once used
+        job = Job(path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
+                  check_sources=bibliography, previous=entry)
+        if entry is not None and isinstance(entry, tuple) and entry and entry[0] == digest:
+            results.append((rel, entry, raw))  # decoded, and its images checked, in turn below
+            continue
+        old_raw = (cache.kept_bytes(rel) or stored_bytes(entry)) if entry is not None else None
+        if old_raw is not None:
+            job = replace(job, previous_raw=old_raw, previous_items=_decoded_items(cache, entry))
+        results.append(job)
     jobs = [job for job in results if isinstance(job, Job)]
+    current = {job.path.relative_to(cards_dir).as_posix() if isinstance(job, Job) else job[0] for job in results}
+    saver = cache.saver(context, changed={job.path.relative_to(cards_dir).as_posix() for job in jobs},
+                        removed=any(rel not in current for rel in stored))
+    del stored
     fresh = _compile_all(jobs)
     done = 0
     items: list[Item] = []
     notes: list[Note] = []
-    changed: dict[str, tuple] = {}
     for index, result in enumerate(results):
-        if isinstance(result, Job):
+        results[index] = None  # type: ignore[call-overload]  # each file's last entry is let go once used
+        if not isinstance(result, Job):
+            rel, entry, raw = result
+            found = _cached(cache, entry, media)
+            if found is not None:
+                saver.add(rel, entry, changed=False)
+                cache.keep_bytes(rel, raw)
+                items += found[0]
+                notes += found[1]
+                continue
+            result = Job(path=cards_dir / rel, shown=shown(cards_dir, cards_dir / rel), raw=raw,
+                         digest=hashlib.sha256(raw).digest(), root=cards_dir, sources=sources,
+                         check_sources=bibliography, previous=None)
+            found_problems, value, compiled = compile_file(result)  # a damaged entry, or its images changed
+        else:
             found_problems, value, compiled = next(fresh)
             done += 1
             if progress:
                 progress(done, len(jobs))
-            problems += found_problems
+        problems += found_problems
+        if not found_problems:  # a file with problems is never cached
             rel = result.path.relative_to(cards_dir).as_posix()
-            results[index] = None  # type: ignore[call-overload]  # the Job, and the last entry it holds, can go
-            if not found_problems:  # a file with problems is never cached
-                entries[rel] = changed[rel] = value
-                cache.keep_bytes(rel, result.raw)
-            result = compiled or unpack(value)
+            saver.add(rel, value, changed=True)
+            cache.keep_bytes(rel, result.raw)
+            if compiled is not None:
+                cache.keep_decoded(value, compiled)
+        result = compiled or unpack(value)
         items += result[0]
         notes += result[1]
     del results, jobs, fresh
-    if changed or len(entries) != stored_count:
-        cache.save_files(context, files=entries, changed=changed)
+    saver.close()
     unique_ids(items, problems)
     tree = Tree(root=cards_dir, sources=sources, items=tuple(items))
     return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems))
 
 
-def _cached(cache: Cache, entry: tuple, digest: bytes, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
-    """A file's cached items and notes, if its bytes and images are unchanged and the entry well-formed."""
+def _cached(cache: Cache, entry: tuple, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
+    """A file's cached items and notes, if the entry is well-formed and the images it used are unchanged."""
     try:
-        if entry[0] != digest:
-            return None
         items, notes = cache.decode(entry)
     except (TypeError, ValueError, IndexError, EOFError):
         return None
@@ -168,30 +181,35 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
     """
     problems: list[Problem] = []
     known = job.sources if job.check_sources else None
-    items = None
+    spliced = None
     if job.previous_raw is not None and job.previous_items is not None:
-        items = splice(path=job.path, shown=job.shown, raw=job.raw, old_raw=job.previous_raw,
-                       old_items=job.previous_items, sources=known)
-    if items is None:
+        spliced = splice(path=job.path, shown=job.shown, raw=job.raw, old_raw=job.previous_raw,
+                         old_items=job.previous_items, sources=known)
+    if spliced is not None and job.previous is not None and len(job.previous[4]) == 16 * len(spliced[0]):
+        items, edited = spliced
+        keys = [job.previous[4][16 * i:16 * i + 16] for i in range(len(items))]
+        keys[edited] = item_key(tuple(items[edited])[:-1])
+    else:
         doc, found = load_file(job.path, shown=job.shown, raw=job.raw)
         problems += found
         items = validate_deck(doc, sources=known, problems=problems) if doc else []
         del doc
+        keys = [item_key(tuple(item)[:-1]) for item in items]
     media = MediaStore(job.root)
     reusable = _reusable(job.previous, folder=job.path.parent)
     notes = []
-    for item in items:
+    for item, key in zip(items, keys):
         note = None
-        if reusable:
-            row = reusable.get(item_key(tuple(item)[:-1]))
+        row = reusable.get(key) if reusable else None
+        if row is not None:
             try:
-                note = note_from_row(row) if row is not None else None
+                note = note_from_row(row)
             except (TypeError, ValueError, IndexError):
                 note = None
             if note is not None and any(media.name_for(image.path) != image.name for image in note.media):
                 note = None
         notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems))
-    return problems, pack(job.path.parent, job.digest, items, notes,
+    return problems, pack(job.path.parent, job.digest, items, notes, keys=b"".join(keys),
                           raw=job.raw if len(job.raw) >= SPLICE_BYTES else None), (items, notes)
 
 

@@ -11,8 +11,8 @@ from .validate import validate_deck
 
 
 def splice(*, path: Path, shown: str, raw: bytes, old_raw: bytes, old_items: list[Item],
-           sources: dict[str, Source] | None) -> list[Item] | None:
-    """The file's items after an edit confined to one item that is not the last, or None to parse it all.
+           sources: dict[str, Source] | None) -> tuple[list[Item], int] | None:
+    """The items after an edit inside one item (not the last), and its index; None to read the whole file.
 
     The file's head (everything before its first item), the edited item's lines, and the file from
     its last item on are parsed and validated as a file of their own; the other items are the old
@@ -52,4 +52,4 @@ def splice(*, path: Path, shown: str, raw: bytes, old_raw: bytes, old_items: lis
                                lines=tuple((key, line + moved) for key, line in items[0].lines))
     after = [item._replace(line=item.line + shift, lines=tuple((key, line + shift) for key, line in item.lines))
              for item in old_items[k + 1:]] if shift else old_items[k + 1:]
-    return [*old_items[:k], edited, *after]
+    return [*old_items[:k], edited, *after], k
