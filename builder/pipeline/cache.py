@@ -185,7 +185,7 @@ class Saver:
         self.count += 1
         if self.cache._memory is not None:
             self.files[rel] = entry
-        if changed:
+        if changed and self.mode != "base":
             self.changed[rel] = entry
         if self.stream is not None:
             try:
@@ -270,35 +270,36 @@ def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note], *, k
          raw: bytes | None = None) -> tuple:
     """One file's items and notes as plain values that marshal can store, with its content's hash.
 
-    Items and notes are each marshalled into one bytes value, so an entry in memory is compact and
-    saving it is a copy; each item's key (`item_key`) is kept as a 16-byte hash. A large file's
-    bytes are kept too, so that its next edit can be read item by item.
+    Items and notes are marshalled together into one bytes value (text they share is stored once,
+    and stays shared when loaded), so an entry in memory is compact and saving it is a copy. Each
+    item's key (`item_key`) is kept as a 16-byte hash, and a large file's bytes are kept too, so
+    that its next edit can be read item by item.
     """
     rows = [tuple(i)[:-1] for i in items]
     return (
         digest,
         str(folder),
-        marshal.dumps(rows),
-        marshal.dumps([(*n[:-2], n.digest, tuple((m.name, str(m.path)) for m in n.media)) for n in notes]),
+        marshal.dumps((rows, [(*n[:-2], n.digest, tuple((m.name, str(m.path)) for m in n.media)) for n in notes])),
         b"".join(map(item_key, rows)) if keys is None else keys,
     ) + ((raw,) if raw is not None else ())
 
 
 def stored_bytes(entry: tuple | None) -> bytes | None:
     """The file's bytes, if its entry kept them."""
-    return entry[5] if entry is not None and len(entry) > 5 and isinstance(entry[5], bytes) else None
+    return entry[4] if entry is not None and len(entry) > 4 and isinstance(entry[4], bytes) else None
 
 
 def unpack(value: tuple) -> tuple[list[Item], list[Note]]:
     """The items and notes `pack` stored; raises on anything malformed."""
-    return unpack_items(value), list(map(note_from_row, marshal.loads(value[3])))
+    folder = (Path(value[1]),)
+    make_item = Item._make
+    rows, notes = marshal.loads(value[2])
+    return [make_item(row + folder) for row in rows], list(map(note_from_row, notes))
 
 
 def unpack_items(value: tuple) -> list[Item]:
     """The items `pack` stored; raises on anything malformed."""
-    folder = (Path(value[1]),)
-    make_item = Item._make
-    return [make_item(row + folder) for row in marshal.loads(value[2])]
+    return unpack(value)[0]
 
 
 def note_from_row(row: tuple) -> Note:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import marshal
 import multiprocessing
 import os
@@ -10,8 +12,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import hashlib
 
 from .cache import Cache, item_key, key_for, note_from_row, pack, stored_bytes, unpack, unpack_items
 from .hooks import die_with, pause
@@ -73,12 +73,15 @@ def deck_files(cards_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(cards_dir).as_posix())
 
 
-def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progress | None = None) -> Compiled:
+def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progress | None = None,
+                 items: bool = True) -> Compiled:
     """Load, validate and render a whole tree, collecting every problem on the way.
 
     Each deck file's items and notes are cached, keyed on its bytes and everything else its
-    output depends on; a file with problems is never cached.
+    output depends on; a file with problems is never cached. With `items=False` (a build, which
+    needs only the notes) the tree's items are dropped once checked, so their text is not held.
     """
+    keep_items = items
     problems: list[Problem] = []
     files = deck_files(cards_dir)
     if not files:
@@ -119,6 +122,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
     saver = cache.saver(context, changed={job.path.relative_to(cards_dir).as_posix() for job in jobs},
                         removed=any(rel not in current for rel in stored))
     del stored
+    total = len(jobs)
     fresh = _compile_all(jobs)
     done = 0
     items: list[Item] = []
@@ -131,7 +135,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
             if found is not None:
                 saver.add(rel, entry, changed=False)
                 cache.keep_bytes(rel, raw)
-                items += found[0]
+                items += found[0] if keep_items else map(_id_only, found[0])
                 notes += found[1]
                 continue
             result = Job(path=cards_dir / rel, shown=shown(cards_dir, cards_dir / rel), raw=raw,
@@ -142,7 +146,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
             found_problems, value, compiled = next(fresh)
             done += 1
             if progress:
-                progress(done, len(jobs))
+                progress(done, total)
         problems += found_problems
         if not found_problems:  # a file with problems is never cached
             rel = result.path.relative_to(cards_dir).as_posix()
@@ -151,13 +155,18 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
             if compiled is not None:
                 cache.keep_decoded(value, compiled)
         result = compiled or unpack(value)
-        items += result[0]
+        items += result[0] if keep_items else map(_id_only, result[0])
         notes += result[1]
     del results, jobs, fresh
     saver.close()
     unique_ids(items, problems)
-    tree = Tree(root=cards_dir, sources=sources, items=tuple(items))
+    tree = Tree(root=cards_dir, sources=sources, items=tuple(items) if keep_items else ())
     return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems))
+
+
+def _id_only(item: Item) -> Item:
+    """An item reduced to what checking ids needs: its id and where it is."""
+    return Item(id=item.id, deck="", sources=(), path=item.path, line=item.line, lines=(("id", item.line_of("id")),))
 
 
 def _cached(cache: Cache, entry: tuple, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
@@ -185,9 +194,9 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
     if job.previous_raw is not None and job.previous_items is not None:
         spliced = splice(path=job.path, shown=job.shown, raw=job.raw, old_raw=job.previous_raw,
                          old_items=job.previous_items, sources=known)
-    if spliced is not None and job.previous is not None and len(job.previous[4]) == 16 * len(spliced[0]):
+    if spliced is not None and job.previous is not None and len(job.previous[3]) == 16 * len(spliced[0]):
         items, edited = spliced
-        keys = [job.previous[4][16 * i:16 * i + 16] for i in range(len(items))]
+        keys = [job.previous[3][16 * i:16 * i + 16] for i in range(len(items))]
         keys[edited] = item_key(tuple(items[edited])[:-1])
     else:
         doc, found = load_file(job.path, shown=job.shown, raw=job.raw)
@@ -232,7 +241,7 @@ def _reusable(previous: tuple | None, *, folder: Path) -> dict[bytes, tuple]:
     try:
         if previous is None or previous[1] != str(folder):
             return {}
-        keys, rows = previous[4], marshal.loads(previous[3])
+        keys, rows = previous[3], marshal.loads(previous[2])[1]
         if len(keys) != 16 * len(rows):
             return {}
         return {keys[16 * i:16 * i + 16]: row for i, row in enumerate(rows)}
@@ -248,7 +257,10 @@ def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], tuple, tuple 
     workers = min(len(jobs), os.cpu_count() or 1)
     big = sum(len(job.raw) for job in jobs) >= PARALLEL_BYTES
     if workers < 2 or not big or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield from map(compile_file, jobs)
+        queue = collections.deque(jobs)
+        jobs.clear()  # so that each Job, and the bytes it holds, goes once compiled
+        while queue:
+            yield compile_file(queue.popleft())
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with, initargs=(os.getpid(),)) as pool:
