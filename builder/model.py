@@ -66,7 +66,7 @@ class Item(NamedTuple):
     allow: tuple[str, ...] = ()
     path: str = ""
     line: int = 0
-    lines: tuple[tuple[str, int], ...] = ()
+    lines: tuple[str | int, ...] = ()  # each key's line, flat: ("question", 3, "answer", 4, ...)
     folder: Path = Path()
 
     @property
@@ -76,7 +76,11 @@ class Item(NamedTuple):
 
     def line_of(self, key: str) -> int:
         """The line of one of the item's keys, or of the item itself."""
-        return dict(self.lines).get(key, self.line)
+        lines = self.lines
+        for i in range(0, len(lines), 2):
+            if lines[i] == key:
+                return lines[i + 1]  # type: ignore[return-value]
+        return self.line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -166,7 +166,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
 
 def _id_only(item: Item) -> Item:
     """An item reduced to what checking ids needs: its id and where it is."""
-    return Item(id=item.id, deck="", sources=(), path=item.path, line=item.line, lines=(("id", item.line_of("id")),))
+    return Item(id=item.id, deck="", sources=(), path=item.path, line=item.line, lines=("id", item.line_of("id")))
 
 
 def _cached(cache: Cache, entry: tuple, media: MediaStore) -> tuple[list[Item], list[Note]] | None:

@@ -48,8 +48,12 @@ def splice(*, path: Path, shown: str, raw: bytes, old_raw: bytes, old_items: lis
     if problems or len(items) != 2 or items[1][:-4] != old_items[-1][:-4]:
         return None
     moved = starts[k] - first  # the edited item's lines in the small file are this many above the real ones
-    edited = items[0]._replace(line=items[0].line + moved,
-                               lines=tuple((key, line + moved) for key, line in items[0].lines))
-    after = [item._replace(line=item.line + shift, lines=tuple((key, line + shift) for key, line in item.lines))
-             for item in old_items[k + 1:]] if shift else old_items[k + 1:]
+    edited = _moved(items[0], moved)
+    after = [_moved(item, shift) for item in old_items[k + 1:]] if shift else old_items[k + 1:]
     return [*old_items[:k], edited, *after], k
+
+
+def _moved(item: Item, by: int) -> Item:
+    """An item with all its line numbers moved down by `by` lines."""
+    lines = tuple(part + by if isinstance(part, int) else part for part in item.lines)
+    return item._replace(line=item.line + by, lines=lines)
