@@ -110,19 +110,20 @@ class Cache:
         if self._memory is not None:
             self._decoded[id(entry)] = (entry, decoded)
 
-    def files(self, tree: str) -> dict[str, tuple]:
+    def files(self, tree: str) -> _Stored:
         """Every file entry stored for a tree (keyed by its context), the delta's over the base's."""
         if self._memory is not None and tree in self._memory:
             return self._memory[tree]
         base, delta = self._read_files(tree), self._read_files(tree + "-delta")
-        files: dict[str, tuple] = {}
+        files = _Stored()
         self._base = None
         if base is not None:
-            files.update(base[1])
+            files = base[1]
             self._base = (tree, base[0], len(base[1]), {})
             if delta is not None and delta[0] == base[0]:
-                files.update(delta[1])
-                self._base = (tree, base[0], len(base[1]), delta[1])
+                ours = {rel: entry for rel in list(delta[1]) if (entry := delta[1].get(rel)) is not None}
+                files.update(ours)
+                self._base = (tree, base[0], len(base[1]), ours)
         if self._memory is not None:
             self._memory[tree] = files
         return files
@@ -140,23 +141,82 @@ class Cache:
         return Saver(self, tree, mode=mode)
 
     def _read_files(self, key: str) -> tuple[str, dict[str, tuple]] | None:
-        """A files entry: its token and {path: entry}, read record by record; None if absent or malformed."""
+        """A files entry: its token and {path: entry}; None if absent or malformed.
+
+        Only the paths are read at first: each entry is read when asked for (`_Stored`), so a
+        build never holds the whole entry's bytes, unless the cache keeps its tree in memory.
+        """
         if self.folder is None:
             return None
+        path = self._path(key)
         try:
-            with self._path(key).open("rb") as stream:
+            with path.open("rb") as stream:
                 stored_key, token = _read_record(stream)
                 if stored_key != key or not isinstance(token, str):
                     return None
-                files = {}
-                while (record := _read_record(stream)) is not None:
-                    rel, entry = record
-                    if not isinstance(rel, str) or not isinstance(entry, tuple):
+                files = _Stored(path)
+                while (rel := _read_record(stream)) is not None:
+                    digest = _read_record(stream)
+                    if not isinstance(rel, str) or not isinstance(digest, bytes):
                         return None
-                    files[rel] = entry
+                    size = int.from_bytes(stream.read(8), "big")
+                    files.refs[rel] = (digest, stream.tell(), size)
+                    dict.__setitem__(files, rel, files.refs[rel])
+                    stream.seek(size, os.SEEK_CUR)
+                if self._memory is not None:
+                    loaded = _Stored()
+                    loaded.update({rel: entry for rel in list(files) if (entry := files.get(rel)) is not None})
+                    return token, loaded
                 return token, files
         except (OSError, EOFError, ValueError, TypeError):
             return None
+
+
+class _Stored(dict):
+    """A files entry's {path: entry}, each entry read from its file when first asked for (None if damaged).
+
+    `digest` tells whether a file's entry can serve without reading it.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.refs: dict[str, tuple[bytes, int, int]] = {}  # path -> (the file's hash, offset, size)
+
+    def digest(self, rel: str) -> bytes | None:
+        """The hash of the file bytes a path's entry was made from, without reading the entry."""
+        if rel in self.refs:
+            return self.refs[rel][0]
+        entry = dict.get(self, rel)
+        return entry[0] if isinstance(entry, tuple) and entry and isinstance(entry[0], bytes) else None
+
+    def _entry(self, rel: str, value: Any) -> tuple | None:
+        if self.refs.get(rel) is not value or self.path is None:
+            return value
+        try:
+            with self.path.open("rb") as stream:
+                stream.seek(value[1])
+                data = stream.read(value[2])
+            entry = marshal.loads(data)
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        return entry if isinstance(entry, tuple) else None
+
+    def get(self, rel: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._entry(rel, dict.get(self, rel)) if rel in self else default
+
+    def pop(self, rel: str, default: Any = None) -> Any:  # type: ignore[override]
+        found = self._entry(rel, dict.pop(self, rel)) if rel in self else default
+        self.refs.pop(rel, None)
+        return found
+
+    def __setitem__(self, rel: str, entry: Any) -> None:
+        self.refs.pop(rel, None)
+        dict.__setitem__(self, rel, entry)
+
+    def update(self, other: Any = (), **more: Any) -> None:  # type: ignore[override]
+        for rel, entry in dict(other, **more).items():
+            self[rel] = entry
 
 
 class Saver:
@@ -164,7 +224,7 @@ class Saver:
 
     def __init__(self, cache: Cache, tree: str, *, mode: str) -> None:
         self.cache, self.tree, self.mode = cache, tree, mode
-        self.files: dict[str, tuple] = {}  # every entry, kept only when the cache keeps its tree in memory
+        self.files = _Stored()  # every entry, kept only when the cache keeps its tree in memory
         self.count = 0
         self.changed: dict[str, tuple] = {}
         self.token = os.urandom(8).hex()
@@ -189,7 +249,9 @@ class Saver:
             self.changed[rel] = entry
         if self.stream is not None:
             try:
-                _write_record(self.stream, (rel, entry))
+                _write_record(self.stream, rel)
+                _write_record(self.stream, entry[0])
+                _write_record(self.stream, entry)
             except (OSError, ValueError):
                 self._abandon()
 
@@ -206,7 +268,9 @@ class Saver:
         if self.mode == "delta" and cache._base is not None:
             _, token, size, delta = cache._base
             ours = {**delta, **self.changed}
-            _write_file(cache._path(tree + "-delta"), [(tree + "-delta", token), *ours.items(), None])
+            _write_file(cache._path(tree + "-delta"),
+                        [(tree + "-delta", token), *(part for rel, entry in ours.items() for part in (rel, entry[0], entry)),
+                         None])
             cache._base = (tree, token, size, ours)
         elif self.stream is not None:
             try:

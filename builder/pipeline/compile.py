@@ -107,12 +107,12 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
         raw = path.read_bytes()
         rel = path.relative_to(cards_dir).as_posix()
         digest = hashlib.sha256(raw).digest()
-        entry = stored.get(rel) if memory else stored.pop(rel, None)  # popped: each entry is let go once used
+        if stored.digest(rel) == digest:
+            results.append((rel, None, raw))  # read, decoded and its images checked in turn below
+            continue
+        entry = stored.get(rel) if memory else stored.pop(rel, None)
         job = Job(path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
                   check_sources=bibliography, previous=entry)
-        if entry is not None and isinstance(entry, tuple) and entry and entry[0] == digest:
-            results.append((rel, entry, raw))  # decoded, and its images checked, in turn below
-            continue
         old_raw = (cache.kept_bytes(rel) or stored_bytes(entry)) if entry is not None else None
         if old_raw is not None:
             job = replace(job, previous_raw=old_raw, previous_items=_decoded_items(cache, entry))
@@ -121,7 +121,6 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
     current = {job.path.relative_to(cards_dir).as_posix() if isinstance(job, Job) else job[0] for job in results}
     saver = cache.saver(context, changed={job.path.relative_to(cards_dir).as_posix() for job in jobs},
                         removed=any(rel not in current for rel in stored))
-    del stored
     total = len(jobs)
     fresh = _compile_all(jobs)
     done = 0
@@ -130,8 +129,9 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
     for index, result in enumerate(results):
         results[index] = None  # type: ignore[call-overload]  # each file's last entry is let go once used
         if not isinstance(result, Job):
-            rel, entry, raw = result
-            found = _cached(cache, entry, media)
+            rel, _, raw = result
+            entry = stored.get(rel) if memory else stored.pop(rel, None)  # popped: each entry goes once used
+            found = _cached(cache, entry, media) if entry is not None else None
             if found is not None:
                 saver.add(rel, entry, changed=False)
                 cache.keep_bytes(rel, raw)
@@ -157,7 +157,7 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
         result = compiled or unpack(value)
         items += result[0] if keep_items else map(_id_only, result[0])
         notes += result[1]
-    del results, jobs, fresh
+    del results, jobs, fresh, stored
     saver.close()
     unique_ids(items, problems)
     tree = Tree(root=cards_dir, sources=sources, items=tuple(items) if keep_items else ())
