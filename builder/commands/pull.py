@@ -122,6 +122,7 @@ def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_ru
             outcomes.append(Outcome(place="", id=item_id, kind="removed", detail=(
                 "in the collection, gone from the tree; never written back (push --yes deletes the note)")))
     edited, digests = _apply(files, compiled=compiled, cards_dir=cards_dir)
+    outcomes = _relined(outcomes, files=files, edited=edited)
     for edits in files.values():
         for item_id, found in edits.pulled.items():
             base = state.items.get(item_id)
@@ -283,6 +284,23 @@ def _tag_changes(item: Item, note: Note, found: AnkiNote, edits: _FileEdits, *, 
     edits.changes.append(Change(item=index, key="tags", value=tuple(kept + added) or None, after="id"))
     keys.append("tags")
     return outcomes
+
+
+def _relined(outcomes: list[Outcome], *, files: dict[str, _FileEdits], edited: list) -> list[Outcome]:
+    """The outcomes with their lines as they are in the edited files."""
+    moves: dict[tuple[str, int], int] = {}
+    for result in edited:
+        old_cards, new_cards = files[result.doc.shown].doc.data["cards"], result.doc.data["cards"]
+        for old, new in zip(old_cards, new_cards):
+            if isinstance(old, Map) and isinstance(new, Map):
+                moves[(result.doc.shown, old.line)] = new.line
+                moves.update(((result.doc.shown, old.lines[k]), new.lines[k]) for k in old.lines if k in new.lines)
+
+    def moved(place: str) -> str:
+        path, _, line = place.rpartition(":")
+        return f"{path}:{moves.get((path, int(line)), line)}" if line.isdigit() else place
+
+    return [Outcome(place=moved(o.place), id=o.id, kind=o.kind, detail=o.detail) for o in outcomes]
 
 
 def _apply(files: dict[str, _FileEdits], *, compiled, cards_dir: Path) -> tuple[list, dict[str, str]]:
