@@ -1,0 +1,140 @@
+"""`deckbuild push`: a build applied to a real Anki collection completely (import, delete, move, convert)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from conftest import DECK, log_counts
+
+THIRD = "  - id: third-item\n    question: A third?\n    answer: Yes, a third.\n    source: other-2020\n"
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """Every file under a folder and its content hash."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def imported(write_tree, build_into_anki, anki):
+    """The sample tree plus a third item, built and imported; the collection then closed, as Anki would be."""
+    cards = write_tree({"deck.yaml": DECK + THIRD})
+    assert log_counts(build_into_anki(cards))["new"] == 3
+    return cards
+
+
+def push(deckbuild, cards: Path, anki, tmp_path: Path, *args: object):
+    """Run `deckbuild push` into the fixture's collection, closed first; then reopen it to look."""
+    anki.close()
+    result = deckbuild("push", cards, "--collection", anki.path, "-o", tmp_path / "out.apkg", *args)
+    anki.reopen()
+    return result
+
+
+def test_push_imports_and_names_its_backup(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree()
+    result = push(deckbuild, cards, anki, tmp_path)
+    assert result.exit_code == 0, result.output
+    backups = list((anki.path.parent / "backups").glob("*.colpkg"))
+    assert len(backups) == 1 and backups[0].stat().st_size > 0
+    assert f"backup: {backups[0]}" in result.output
+    assert "2 added, 0 updated, 0 unchanged, 0 converted, 0 moved, 0 deleted" in result.output
+    assert set(anki.notes()) == {"microglia-first-line", "glia-means-glue"}
+    again = push(deckbuild, cards, anki, tmp_path)
+    assert "0 added, 0 updated, 2 unchanged" in again.output
+
+
+def test_removal_with_yes_deletes_exactly_those_notes(imported, deckbuild, anki, tmp_path):
+    deck = imported / "deck.yaml"
+    deck.write_text(deck.read_text().replace(THIRD, ""))
+    kept = {nid for item_id, nid in ((k, n.id) for k, n in anki.notes().items()) if item_id != "third-item"}
+
+    result = push(deckbuild, imported, anki, tmp_path, "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "deleted: third-item" in result.output
+    assert {note.id for note in anki.notes().values()} == kept
+    assert "third-item" not in (imported / "deckbuild-state.json").read_text()
+
+
+def test_without_yes_and_no_terminal_removed_notes_are_listed_and_kept(imported, deckbuild, anki, tmp_path):
+    deck = imported / "deck.yaml"
+    deck.write_text(deck.read_text().replace(THIRD, ""))
+
+    result = push(deckbuild, imported, anki, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    assert "not deleted: third-item (its item is gone from the tree; push --yes deletes it)" in result.output
+    assert "third-item" in anki.notes()
+
+
+def test_a_deck_move_moves_the_cards_but_not_one_the_user_parked_elsewhere(imported, deckbuild, anki, tmp_path):
+    parked = anki.notes()["third-item"].cards()[0]
+    anki.col.set_deck([parked.id], anki.col.decks.id("Personal"))
+    deck = imported / "deck.yaml"
+    deck.write_text(deck.read_text().replace("deck: Test::Basics", "deck: Test::Moved"))
+
+    result = push(deckbuild, imported, anki, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    decks = {item_id: {anki.col.decks.name(c.did) for c in note.cards()} for item_id, note in anki.notes().items()}
+    assert decks == {"microglia-first-line": {"Test::Moved"}, "glia-means-glue": {"Test::Moved"},
+                     "third-item": {"Personal"}}
+    assert "moved: microglia-first-line from Test::Basics to Test::Moved" in result.output
+    assert "left in Personal: third-item (moved there by hand" in result.output
+
+
+def test_a_switch_from_qa_to_cloze_converts_the_note_and_keeps_its_reviews(imported, deckbuild, anki, tmp_path):
+    note = anki.notes()["microglia-first-line"]
+    card = note.cards()[0]
+    anki.answer(card.id)
+    assert anki.col.get_card(card.id).reps == 1
+    deck = imported / "deck.yaml"
+    deck.write_text(deck.read_text().replace(
+        "    question: What role do microglia play in the CNS immune system?\n"
+        "    answer: They are its **first line of defense**.\n",
+        "    cloze: Microglia are the CNS's {{c1::first line of defense}}.\n"))
+
+    result = push(deckbuild, imported, anki, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    assert "converted: microglia-first-line from deckbuild Q/A to deckbuild Cloze (reviews kept)" in result.output
+    after = anki.notes()["microglia-first-line"]
+    assert after.id == note.id and after.note_type()["name"] == "deckbuild Cloze"
+    assert after["Text"] == "Microglia are the CNS's {{c1::first line of defense}}."
+    assert after["Id"] == "microglia-first-line" and "Verywell Health" in after["Source"]
+    assert [(c.id, c.reps) for c in after.cards()] == [(card.id, 1)]
+    assert log_counts(anki.import_apkg(tmp_path / "out.apkg"))["updated"] == 0  # the state matches Anki now
+
+
+def test_a_locked_collection_exits_3_and_nothing_changes(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree()
+    before, collection = fingerprint(cards), fingerprint(anki.path.parent)
+
+    result = deckbuild("push", cards, "--collection", anki.path, "-o", tmp_path / "out.apkg")  # still open
+
+    assert result.exit_code == 3, result.output
+    assert "close Anki first" in result.output and "Traceback" not in result.output
+    assert fingerprint(cards) == before and fingerprint(anki.path.parent) == collection
+    assert not (tmp_path / "out.apkg").exists()
+
+
+def test_push_dry_run_is_diff_and_reports_removed_notes(imported, deckbuild, anki, tmp_path):
+    deck = imported / "deck.yaml"
+    deck.write_text(deck.read_text().replace(THIRD, ""))
+    anki.close()
+    before, collection = fingerprint(imported), fingerprint(anki.path.parent)
+
+    dry = deckbuild("push", imported, "--collection", anki.path, "--dry-run")
+    diff = deckbuild("diff", imported, "--collection", anki.path)
+
+    assert dry.exit_code == 0, dry.output
+    assert dry.output == diff.output
+    assert dry.output.splitlines() == [
+        "would add 0, update 0, leave 2 unchanged, 0 conflicting, 1 removed",
+        "removed: third-item (its item is gone from the tree; push --yes deletes the note)",
+    ]
+    assert fingerprint(imported) == before and fingerprint(anki.path.parent) == collection
