@@ -238,7 +238,8 @@ def _changes(item: Item, note: Note, found: AnkiNote, edits: _FileEdits) -> list
         if same_html(html, note.fields[position]):
             continue
         place = f"{item.path}:{item.line_of(key)}"
-        if not html.strip():
+        text, exact = to_markdown(html, images=images)
+        if not text.strip():
             if key in REQUIRED:
                 outcomes.append(Outcome(place=place, id=note.id, kind="conflict",
                                         detail=f"{key} was emptied in Anki; a card needs it, so it is not pulled"))
@@ -246,7 +247,6 @@ def _changes(item: Item, note: Note, found: AnkiNote, edits: _FileEdits) -> list
             edits.changes.append(Change(item=index, key=key, value=None))
             keys.append(key)
             continue
-        text, exact = to_markdown(html, images=images)
         old = entry.get(key)
         if isinstance(old, str) and old.endswith("\n") and not text.endswith("\n"):
             text += "\n"  # keeps a `|` block a `|` block; it renders the same

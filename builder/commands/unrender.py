@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 
-from markdownify import MarkdownConverter
-
+from ..errors import UsageError
 from ..pipeline.render import markdown
+from .collection import INSTALL
 
 _AROUND_TAGS = re.compile(r"\s*(<[^>]*>)\s*")
 _SPACES = re.compile(r"\s+")
@@ -18,16 +19,24 @@ _SYNONYM = re.compile(r"(</?)(b|i|div)(?=[\s>])", re.IGNORECASE)
 _SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.IGNORECASE)
 
 
-class _Converter(MarkdownConverter):
+@cache
+def _converter() -> type:
     """markdownify set to write what deckbuild's renderer reads back: CommonMark with `**`, `*`, `-` and `\\` breaks."""
+    try:
+        from markdownify import MarkdownConverter
+    except ImportError:
+        raise UsageError(f"deckbuild pull needs markdownify, part of the anki extra: {INSTALL}") from None
 
-    class Options(MarkdownConverter.DefaultOptions):
-        heading_style = "ATX"
-        bullets = "-"
-        strong_em_symbol = "*"
-        newline_style = "backslash"
-        escape_underscores = True
-        escape_asterisks = True
+    class Converter(MarkdownConverter):
+        class Options(MarkdownConverter.DefaultOptions):
+            heading_style = "ATX"
+            bullets = "-"
+            strong_em_symbol = "*"
+            newline_style = "backslash"
+            escape_underscores = True
+            escape_asterisks = True
+
+    return Converter
 
 
 def to_markdown(html: str, *, images: Mapping[str, str] | None = None) -> tuple[str, bool]:
@@ -38,7 +47,7 @@ def to_markdown(html: str, *, images: Mapping[str, str] | None = None) -> tuple[
     images = images or {}
     back = {path: name for name, path in images.items()}
     source = _SRC.sub(lambda m: m.group(1) + images.get(m.group(2), m.group(2)) + m.group(3), html)
-    candidates = [_Converter(escape_misc=misc).convert(source).strip() for misc in (False, True)]
+    candidates = [_converter()(escape_misc=misc).convert(source).strip() for misc in (False, True)]
     rendered = [markdown(text, on_image=back.get) for text in candidates]
     for text, result in zip(candidates, rendered):
         if same_html(result, html):
