@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
 
-from conftest import log_counts
+from conftest import file_hashes, log_counts
 
 GOLDEN = Path(__file__).parent / "golden"
 PAST = "1600000000"  # builds stamped in the past, so an edit made in Anki now is newer
@@ -16,12 +15,6 @@ PAST = "1600000000"  # builds stamped in the past, so an edit made in Anki now i
 def golden(name: str) -> bytes:
     """A golden file with LF line endings, however the checkout wrote them."""
     return (GOLDEN / name).read_bytes().replace(b"\r\n", b"\n")
-
-
-def fingerprint(folder: Path) -> dict[str, str]:
-    """Every file under a folder and its content hash."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -117,14 +110,14 @@ def test_edits_on_both_sides_conflict_until_prefer_settles_them(imported, anki, 
     anki.close()
     deck = cards / "deck.yaml"
     deck.write_text(deck.read_text().replace("first line of defense**.", "first defenders**."))
-    before = fingerprint(cards)
+    before = file_hashes(cards)
 
     result = deckbuild("pull", cards, "--collection", anki.path)
 
     assert result.exit_code == 0, result.output
     assert (f"{cards.as_posix()}/deck.yaml:4: conflict microglia-first-line (answer changed in Anki and in the "
             "YAML; --prefer anki or --prefer yaml settles it)") in result.output
-    assert fingerprint(cards) == before  # nothing written for it, the state neither
+    assert file_hashes(cards) == before  # nothing written for it, the state neither
 
     anki_wins = deckbuild("pull", cards, "--collection", anki.path, "--prefer", "anki")
     assert anki_wins.exit_code == 0, anki_wins.output
@@ -184,14 +177,14 @@ def test_dry_run_prints_the_same_and_writes_nothing(imported, anki, deckbuild):
     cards = imported()
     edit_in_anki(anki, "glia-means-glue", Text="The word 'glia' means {{c1::glue}}.")
     anki.close()
-    before, collection = fingerprint(cards), fingerprint(anki.path.parent)
+    before, collection = file_hashes(cards), file_hashes(anki.path.parent)
 
     result = deckbuild("pull", cards, "--collection", anki.path, "--dry-run")
 
     assert result.exit_code == 0, result.output
     assert f"{cards.as_posix()}/deck.yaml:10: pulled glia-means-glue (cloze)" in result.output
     assert result.output.endswith("dry run, nothing written.\n")
-    assert fingerprint(cards) == before and fingerprint(anki.path.parent) == collection
+    assert file_hashes(cards) == before and file_hashes(anki.path.parent) == collection
 
 
 def test_moved_cards_and_removed_items_are_reported_never_written(imported, anki, deckbuild):
@@ -201,26 +194,26 @@ def test_moved_cards_and_removed_items_are_reported_never_written(imported, anki
     deck = cards / "deck.yaml"
     deck.write_text(deck.read_text().split("  - id: glia-means-glue")[0])
     anki.close()
-    before = fingerprint(cards)
+    before = file_hashes(cards)
 
     result = deckbuild("pull", cards, "--collection", anki.path)
 
     assert result.exit_code == 0, result.output
     assert "removed glia-means-glue (in the collection, gone from the tree; never written back" in result.output
     assert "in Parked in Anki, Test::Basics in the YAML; decks are never written back" in result.output
-    assert fingerprint(cards) == before
+    assert file_hashes(cards) == before
 
 
 def test_a_locked_collection_exits_3_and_changes_nothing(imported, anki, deckbuild):
     cards = imported()
     edit_in_anki(anki, "microglia-first-line", Answer="Edited.")
-    before, collection = fingerprint(cards), fingerprint(anki.path.parent)
+    before, collection = file_hashes(cards), file_hashes(anki.path.parent)
 
     result = deckbuild("pull", cards, "--collection", anki.path)  # the fixture still holds it open, as Anki would
 
     assert result.exit_code == 3
     assert "close Anki first" in result.output
-    assert fingerprint(cards) == before and fingerprint(anki.path.parent) == collection
+    assert file_hashes(cards) == before and file_hashes(anki.path.parent) == collection
 
 
 def test_restore_state_rebuilds_a_lost_state_so_a_reimport_keeps_anki_edits(imported, anki, deckbuild, tmp_path):
@@ -247,3 +240,43 @@ def test_restore_state_repairs_a_damaged_state(imported, anki, deckbuild, tmp_pa
     assert deckbuild("build", cards, "-o", tmp_path / "out.apkg").exit_code == 1
     assert deckbuild("pull", cards, "--collection", anki.path, "--restore-state").exit_code == 0
     assert log_counts(rebuild_and_import(deckbuild, anki, cards, tmp_path))["updated"] == 0
+
+
+def test_an_item_switched_to_cloze_and_edited_in_anki_is_a_conflict_prefer_anki_cannot_settle(
+        imported, anki, deckbuild):
+    cards = imported()
+    edit_in_anki(anki, "microglia-first-line", Answer="Edited in Anki.")
+    anki.close()
+    deck = cards / "deck.yaml"
+    deck.write_text(deck.read_text().replace(
+        "    question: What role do microglia play in the CNS immune system?\n"
+        "    answer: They are its **first line of defense**.\n",
+        "    cloze: Microglia are the CNS's {{c1::first line of defense}}.\n"))
+    before = file_hashes(cards)
+
+    result = deckbuild("pull", cards, "--collection", anki.path, "--prefer", "anki")
+
+    assert "conflict microglia-first-line (a qa note in Anki, a cloze item in the YAML" in result.output
+    assert file_hashes(cards) == before
+
+
+def test_an_edit_only_to_fields_pull_never_writes_is_reported_and_left(imported, anki, deckbuild):
+    cards = imported()
+    edit_in_anki(anki, "microglia-first-line", Quote="my own quote")
+    anki.close()
+    before = file_hashes(cards)
+    result = deckbuild("pull", cards, "--collection", anki.path)
+    assert "kept microglia-first-line (edited in Anki only in fields pull never writes back" in result.output
+    assert file_hashes(cards) == before
+
+
+def test_without_the_anki_package_pull_says_what_to_install(write_tree, deckbuild, monkeypatch, tmp_path):
+    import sys
+
+    for name in {"anki", *(name for name in sys.modules if name.startswith("anki."))}:
+        monkeypatch.setitem(sys.modules, name, None)
+    collection = tmp_path / "collection.anki2"
+    collection.write_bytes(b"")
+    result = deckbuild("pull", write_tree(), "--collection", collection)
+    assert result.exit_code == 2
+    assert "pip install '.[anki]'" in result.output and "Traceback" not in result.output

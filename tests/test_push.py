@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
 
-from conftest import DECK, log_counts
+from conftest import DECK, file_hashes, log_counts
 
 THIRD = "  - id: third-item\n    question: A third?\n    answer: Yes, a third.\n    source: other-2020\n"
-
-
-def fingerprint(folder: Path) -> dict[str, str]:
-    """Every file under a folder and its content hash."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -112,13 +105,13 @@ def test_a_switch_from_qa_to_cloze_converts_the_note_and_keeps_its_reviews(impor
 
 def test_a_locked_collection_exits_3_and_nothing_changes(write_tree, deckbuild, anki, tmp_path):
     cards = write_tree()
-    before, collection = fingerprint(cards), fingerprint(anki.path.parent)
+    before, collection = file_hashes(cards), file_hashes(anki.path.parent)
 
     result = deckbuild("push", cards, "--collection", anki.path, "-o", tmp_path / "out.apkg")  # still open
 
     assert result.exit_code == 3, result.output
     assert "close Anki first" in result.output and "Traceback" not in result.output
-    assert fingerprint(cards) == before and fingerprint(anki.path.parent) == collection
+    assert file_hashes(cards) == before and file_hashes(anki.path.parent) == collection
     assert not (tmp_path / "out.apkg").exists()
 
 
@@ -126,7 +119,7 @@ def test_push_dry_run_is_diff_and_reports_removed_notes(imported, deckbuild, ank
     deck = imported / "deck.yaml"
     deck.write_text(deck.read_text().replace(THIRD, ""))
     anki.close()
-    before, collection = fingerprint(imported), fingerprint(anki.path.parent)
+    before, collection = file_hashes(imported), file_hashes(anki.path.parent)
 
     dry = deckbuild("push", imported, "--collection", anki.path, "--dry-run")
     diff = deckbuild("diff", imported, "--collection", anki.path)
@@ -137,4 +130,22 @@ def test_push_dry_run_is_diff_and_reports_removed_notes(imported, deckbuild, ank
         "would add 0, update 0, leave 2 unchanged, 0 conflicting, 1 removed",
         "removed: third-item (its item is gone from the tree; push --yes deletes the note)",
     ]
-    assert fingerprint(imported) == before and fingerprint(anki.path.parent) == collection
+    assert file_hashes(imported) == before and file_hashes(anki.path.parent) == collection
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_without_yes_push_asks_with_the_list_and_deletes_only_on_yes(imported, anki, tmp_path, answer):
+    from builder.commands.push import push as push_build
+
+    deck = imported / "deck.yaml"
+    deck.write_text(deck.read_text().replace(THIRD, ""))
+    asked = []
+    anki.close()
+
+    report = push_build(cards_dir=imported, collection=anki.path, output=tmp_path / "out.apkg",
+                        confirm=lambda ids: asked.append(list(ids)) or answer)
+
+    anki.reopen()
+    assert asked == [["third-item"]]
+    assert ("third-item" in anki.notes()) is not answer
+    assert report.deleted == (("third-item",) if answer else ())

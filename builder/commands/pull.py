@@ -96,20 +96,24 @@ def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_ru
         if not anki_changed:
             continue
         if _same(note, found):
-            if base is not None and (base.digest, base.mod) != (note.digest, found.mod):
+            if base is not None and base.digest != note.digest:  # the YAML was changed to what Anki has
                 items[note.id] = base._replace(digest=note.digest, mod=found.mod)
+            if anki_digest != note.digest:
+                outcomes.append(Outcome(place=f"{item.path}:{item.line}", id=note.id, kind="kept", detail=(
+                    "edited in Anki only in fields pull never writes back (source, quote, hint); left as it is")))
             continue
         place = f"{item.path}:{item.line}"
-        if found.kind != note.kind:
-            outcomes.append(Outcome(place=place, id=note.id, kind="conflict", detail=(
-                f"a {found.kind or 'foreign'} note in Anki, a {note.kind} item in the YAML; push converts it, "
-                "and the Anki edit is not pulled")))
-            continue
-        if yaml_changed and prefer != "anki":
+        switched = found.kind != note.kind  # Anki's text can't be pulled across note types
+        if switched or (yaml_changed and prefer != "anki"):
             if prefer == "yaml":
-                # The next build must stamp it newer than the Anki edit, so the import replaces that edit.
-                items[note.id] = (base or _entry(note, found))._replace(mod=max(found.mod, base.mod if base else 0))
+                # The next build must be newer than the Anki edit, so that the import replaces the edit.
+                kept = base or _entry(note, found)._replace(digest="")
+                items[note.id] = kept._replace(mod=found.mod)
                 outcomes.append(Outcome(place=place, id=note.id, kind="kept", detail="the YAML wins; push it"))
+            elif switched:
+                outcomes.append(Outcome(place=place, id=note.id, kind="conflict", detail=(
+                    f"a {found.kind or 'foreign'} note in Anki, a {note.kind} item in the YAML, edited in Anki; "
+                    "push converts it and the Anki edit is lost: copy it by hand, or --prefer yaml")))
             else:
                 outcomes.append(Outcome(place=place, id=note.id, kind="conflict", detail=(
                     f"{', '.join(_differing(note, found)) or 'fields'} changed in Anki and in the YAML; "
@@ -260,6 +264,9 @@ def _changes(item: Item, note: Note, found: AnkiNote, edits: _FileEdits) -> list
         edits.pulled[note.id] = found
         outcomes.insert(0, Outcome(place=f"{item.path}:{item.line}", id=note.id, kind="pulled",
                                    detail=", ".join(keys)))
+    elif not outcomes:
+        outcomes.append(Outcome(place=f"{item.path}:{item.line}", id=note.id, kind="kept", detail=(
+            "edited in Anki only in fields pull never writes back (source, quote, hint); left as it is")))
     return outcomes
 
 
