@@ -297,6 +297,7 @@ def push(cards_dir: Path, collection: Path, output: Path | None, yes: bool, dry_
         report = push_build(cards_dir=cards_dir, collection=collection, output=output, yes=yes, confirm=confirm)
     except DeckbuildError as err:
         _fail(err)
+    click.echo(summary_lines(report.summary)[0])  # the build's line; push itself does what the others ask for
     for line in report.lines():
         click.echo(line)
 
