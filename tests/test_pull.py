@@ -90,7 +90,7 @@ def test_a_tag_added_in_anki_comes_back_and_bookkeeping_tags_do_not(imported, an
 
     text = (cards / "deck.yaml").read_text()
     assert "    tags: [immune, glia]\n" in text
-    assert "  - id: glia-means-glue\n    tags: [words]\n" in text
+    assert "    source: dellwo-2022\n    tags: [words]\n" in text
     assert "leech" not in text and "marked" not in text
     assert text.count("sample") == 1  # a file-level tag is not copied into the items
 

@@ -254,7 +254,7 @@ def _changes(item: Item, note: Note, found: AnkiNote, edits: _FileEdits) -> list
         old = entry.get(key)
         if isinstance(old, str) and old.endswith("\n") and not text.endswith("\n"):
             text += "\n"  # keeps a `|` block a `|` block; it renders the same
-        edits.changes.append(Change(item=index, key=key, value=text, after="id"))
+        edits.changes.append(Change(item=index, key=key, value=text, after=_after(entry, key)))
         keys.append(key)
         if not exact:
             outcomes.append(Outcome(place=place, id=note.id, kind="approximate", detail=(
@@ -268,6 +268,13 @@ def _changes(item: Item, note: Note, found: AnkiNote, edits: _FileEdits) -> list
         outcomes.append(Outcome(place=f"{item.path}:{item.line}", id=note.id, kind="kept", detail=(
             "edited in Anki only in fields pull never writes back (source, quote, hint); left as it is")))
     return outcomes
+
+
+def _after(entry: Map, key: str) -> str:
+    """The key a new one goes after: `extra` after the text it explains, anything else last."""
+    if key == "extra" and ("answer" in entry or "cloze" in entry):
+        return "answer" if "answer" in entry else "cloze"
+    return list(entry)[-1]
 
 
 def _tag_changes(item: Item, note: Note, found: AnkiNote, edits: _FileEdits, *, index: int,
@@ -288,7 +295,7 @@ def _tag_changes(item: Item, note: Note, found: AnkiNote, edits: _FileEdits, *, 
         for t in sorted(dropped & file_tags)]
     if kept + added == own:
         return outcomes
-    edits.changes.append(Change(item=index, key="tags", value=tuple(kept + added) or None, after="id"))
+    edits.changes.append(Change(item=index, key="tags", value=tuple(kept + added) or None, after=_after(entry, "tags")))
     keys.append("tags")
     return outcomes
 

@@ -143,9 +143,9 @@ def _splices(text: str, item: yaml.MappingNode, change: Change, *, newline: str)
     if change.after in pairs:
         key, node = pairs[change.after]
         if flow:
-            return [(node.end_mark.index, node.end_mark.index,
-                     f", {change.key}: {_text(value, flow=True, indent=0, newline=newline, verbatim=verbatim)}")]
-        end = _line_end(text, node.end_mark.index)
+            end = _content_end(text, node)
+            return [(end, end, f", {change.key}: {_text(value, flow=True, indent=0, newline=newline, verbatim=verbatim)}")]
+        end = _line_end(text, _content_end(text, node))
         column = key.start_mark.column
         pair = _text(value, flow=False, indent=column + 2, newline=newline, verbatim=verbatim)
         return [(end, end, f"{newline}{' ' * column}{change.key}: {pair}")]
