@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import ContentError
 from ..model import Item, Note, Problem
 from ..pipeline.build import compile_clean
-from ..pipeline.compile import compile_tree, shown
+from ..pipeline.compile import Compiled, compile_tree, shown
 from ..pipeline.load import Document, Map, load_file
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import MediaStore, note_digest, render_item
@@ -21,7 +21,7 @@ from ..pipeline.validate import validate_deck
 from . import statefile
 from .collection import AnkiNote, copy_to, notetype_mods, opened, read_notes
 from .unrender import same_html, to_markdown
-from .yamledit import Change, edit, write
+from .yamledit import Change, Edited, edit, write
 
 BOOKKEEPING = frozenset({"leech", "marked"})  # tags Anki adds by itself; never pulled, never compared
 FIELDS = {"qa": ("question", "answer", "extra"), "cloze": ("cloze", "extra")}  # YAML keys by Anki field index
@@ -46,10 +46,9 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PullReport:
-    """Every outcome of a pull, in file order, and whether anything was written."""
+    """Every outcome of a pull, in file order, and whether it was a dry run."""
 
     outcomes: tuple[Outcome, ...]
-    written: bool
     dry_run: bool = False
 
     def count(self, kind: str) -> int:
@@ -84,43 +83,23 @@ def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_ru
     outcomes: list[Outcome] = []
     files: dict[str, _FileEdits] = {}
     items = dict(state.items)
+    notes = {note.id: note for note in compiled.notes}
     for item, note in pairs:
         found = anki.get(note.id)
         if found is None:
             continue
         outcomes += _moved(item, note, found)
         base = state.items.get(note.id)
-        anki_digest = _digest(found)
-        anki_changed = base is None or (found.mod > base.mod and anki_digest != base.digest)
-        yaml_changed = base is None or note.digest != base.digest
-        if not anki_changed:
-            continue
-        if _same(note, found):
-            if base is not None and base.digest != note.digest:  # the YAML was changed to what Anki has
-                items[note.id] = base._replace(digest=note.digest, mod=found.mod)
-            if anki_digest != note.digest:
-                outcomes.append(Outcome(place=f"{item.path}:{item.line}", id=note.id, kind="kept", detail=(
-                    "edited in Anki only in fields pull never writes back (source, quote, hint); left as it is")))
-            continue
-        place = f"{item.path}:{item.line}"
-        switched = found.kind != note.kind  # Anki's text can't be pulled across note types
-        if switched or (yaml_changed and prefer != "anki"):
-            if prefer == "yaml":
-                # The next build must be newer than the Anki edit, so that the import replaces the edit.
-                kept = base or _entry(note, found)._replace(digest="")
-                items[note.id] = kept._replace(mod=found.mod)
-                outcomes.append(Outcome(place=place, id=note.id, kind="kept", detail="the YAML wins; push it"))
-            elif switched:
-                outcomes.append(Outcome(place=place, id=note.id, kind="conflict", detail=(
-                    f"a {found.kind or 'foreign'} note in Anki, a {note.kind} item in the YAML, edited in Anki; "
-                    "push converts it and the Anki edit is lost: copy it by hand, or --prefer yaml")))
-            else:
-                outcomes.append(Outcome(place=place, id=note.id, kind="conflict", detail=(
-                    f"{', '.join(_differing(note, found)) or 'fields'} changed in Anki and in the YAML; "
-                    "--prefer anki or --prefer yaml settles it")))
-            continue
-        edits = files.setdefault(item.path, _FileEdits(doc=_load(Path(item.path), item.path)))
-        outcomes += _changes(item, note, found, edits)
+        verdict, outcome = _three_way(item, note, found, base=base, prefer=prefer)
+        outcomes += [outcome] if outcome else []
+        if verdict == "agreed" and base is not None and base.digest != note.digest:
+            items[note.id] = base._replace(digest=note.digest, mod=found.mod)  # the YAML was changed to Anki's text
+        elif verdict == "yaml":
+            # The next build must be newer than the Anki edit, so that the import replaces the edit.
+            items[note.id] = (base or _entry(note, found)._replace(digest=""))._replace(mod=found.mod)
+        elif verdict == "anki":
+            edits = files.setdefault(item.path, _FileEdits(doc=_load(Path(item.path), item.path)))
+            outcomes += _changes(item, note, found, edits)
     for item_id in gone:
         if item_id in anki:
             outcomes.append(Outcome(place="", id=item_id, kind="removed", detail=(
@@ -129,16 +108,45 @@ def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_ru
     outcomes = _relined(outcomes, files=files, edited=edited)
     for edits in files.values():
         for item_id, found in edits.pulled.items():
-            base = state.items.get(item_id)
-            note = next(n for _, n in pairs if n.id == item_id)
-            items[item_id] = (base or _entry(note, found))._replace(digest=digests[item_id], mod=found.mod)
+            base = state.items.get(item_id) or _entry(notes[item_id], found)
+            items[item_id] = base._replace(digest=digests[item_id], mod=found.mod)
     new_state = State(items=items, notetypes=state.notetypes)
     if not dry_run:
         write(edited)
         if new_state != state:
             statefile.save(cards_dir, new_state)
-    return PullReport(outcomes=tuple(outcomes), written=not dry_run and bool(edited or new_state != state),
-                      dry_run=dry_run)
+    return PullReport(outcomes=tuple(outcomes), dry_run=dry_run)
+
+
+def _three_way(item: Item, note: Note, found: AnkiNote, *, base: Entry | None,
+               prefer: str | None) -> tuple[str, Outcome | None]:
+    """Which side wins for one note (none, agreed, anki, yaml, conflict), and the line that says so, if any.
+
+    Anki's side changed if its `mod` is newer than the base's and its content hash differs (Anki
+    stamps `mod` for its own bookkeeping too, such as tagging a leech).
+    """
+    changed_in_anki = base is None or (found.mod > base.mod and _digest(found) != base.digest)
+    changed_in_yaml = base is None or note.digest != base.digest
+    place = f"{item.path}:{item.line}"
+    if not changed_in_anki:
+        return "none", None
+    if _same(note, found):
+        if _digest(found) == note.digest:
+            return "agreed", None
+        return "agreed", Outcome(place=place, id=note.id, kind="kept", detail=(
+            "edited in Anki only in fields pull never writes back (source, quote, hint); left as it is"))
+    switched = found.kind != note.kind  # Anki's text can't be pulled across note types
+    if not switched and (not changed_in_yaml or prefer == "anki"):
+        return "anki", None
+    if prefer == "yaml":
+        return "yaml", Outcome(place=place, id=note.id, kind="kept", detail="the YAML wins; push it")
+    if switched:
+        return "conflict", Outcome(place=place, id=note.id, kind="conflict", detail=(
+            f"a {found.kind or 'foreign'} note in Anki, a {note.kind} item in the YAML, edited in Anki; "
+            "push converts it and the Anki edit is lost: copy it by hand, or --prefer yaml"))
+    return "conflict", Outcome(place=place, id=note.id, kind="conflict", detail=(
+        f"{', '.join(_differing(note, found))} changed in Anki and in the YAML; "
+        "--prefer anki or --prefer yaml settles it"))
 
 
 def restore_state(*, cards_dir: Path, collection: Path) -> PullReport:
@@ -169,7 +177,7 @@ def restore_state(*, cards_dir: Path, collection: Path) -> PullReport:
     statefile.save(cards_dir, State(items=items, notetypes=notetypes))
     outcomes.append(Outcome(place=shown(cards_dir, cards_dir / FILENAME), id=f"{len(items)} notes",
                             kind="restored", detail="ids and mods from the collection"))
-    return PullReport(outcomes=tuple(outcomes), written=True)
+    return PullReport(outcomes=tuple(outcomes))
 
 
 @contextmanager
@@ -300,7 +308,7 @@ def _tag_changes(item: Item, note: Note, found: AnkiNote, edits: _FileEdits, *, 
     return outcomes
 
 
-def _relined(outcomes: list[Outcome], *, files: dict[str, _FileEdits], edited: list) -> list[Outcome]:
+def _relined(outcomes: list[Outcome], *, files: dict[str, _FileEdits], edited: list[Edited]) -> list[Outcome]:
     """The outcomes with their lines as they are in the edited files."""
     moves: dict[tuple[str, int], int] = {}
     for result in edited:
@@ -317,7 +325,8 @@ def _relined(outcomes: list[Outcome], *, files: dict[str, _FileEdits], edited: l
     return [Outcome(place=moved(o.place), id=o.id, kind=o.kind, detail=o.detail) for o in outcomes]
 
 
-def _apply(files: dict[str, _FileEdits], *, compiled, cards_dir: Path) -> tuple[list, dict[str, str]]:
+def _apply(files: dict[str, _FileEdits], *, compiled: Compiled,
+           cards_dir: Path) -> tuple[list[Edited], dict[str, str]]:
     """Each file's edit, re-read and validated, and the new content hash of each pulled item."""
     problems: list[Problem] = []
     edited, digests = [], {}
