@@ -255,7 +255,7 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
 
     try:
         if restore_state:
-            report = restore(cards_dir=cards_dir, collection=collection)
+            report = restore(cards_dir=cards_dir, collection=collection, dry_run=dry_run)
         else:
             report = pull_edits(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run)
     except DeckbuildError as err:

@@ -238,6 +238,9 @@ def test_restore_state_repairs_a_damaged_state(imported, anki, deckbuild, tmp_pa
     anki.close()
     (cards / "deckbuild-state.json").write_text("{ not json")
     assert deckbuild("build", cards, "-o", tmp_path / "out.apkg").exit_code == 1
+    dry = deckbuild("pull", cards, "--collection", anki.path, "--restore-state", "--dry-run")
+    assert dry.exit_code == 0 and "dry run, nothing written" in dry.output
+    assert (cards / "deckbuild-state.json").read_text() == "{ not json"
     assert deckbuild("pull", cards, "--collection", anki.path, "--restore-state").exit_code == 0
     assert log_counts(rebuild_and_import(deckbuild, anki, cards, tmp_path))["updated"] == 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -76,14 +77,19 @@ def backup(col: Collection, path: Path) -> Path:
     before = set(folder.iterdir())
     try:
         col.create_backup(backup_folder=str(folder), force=True, wait_for_completion=True)
-    except Exception as err:  # noqa: BLE001 - any failure of Anki's backup means: no backup, stop
-        raise EnvironmentFault(f"could not back up '{path}' into '{folder}': {err}") from None
+    except Exception:  # noqa: BLE001 - Anki's backup failed: fall back to a plain copy
+        pass
     made = sorted(set(folder.iterdir()) - before, key=lambda p: p.stat().st_mtime)
-    if not made:  # Anki names backups by the second: a second backup within it replaces the first
-        made = sorted(folder.glob("*.colpkg"), key=lambda p: p.stat().st_mtime)
-    if not made:
-        raise EnvironmentFault(f"Anki made no backup of '{path}' in '{folder}'; nothing was changed")
-    return made[-1]
+    if made:
+        return made[-1]
+    # Anki names backups by the second (a second one within it replaces the first), or it made none.
+    copy = folder / f"{path.stem}-{time.strftime('%Y-%m-%d-%H.%M.%S')}-{time.time_ns() % 10**9:09d}{path.suffix}"
+    try:
+        col.db.execute("pragma wal_checkpoint(full)")
+        shutil.copyfile(path, copy)
+    except (OSError, Exception) as err:  # noqa: BLE001 - no backup: stop before anything changes
+        raise EnvironmentFault(f"could not back up '{path}' into '{folder}': {err}; nothing was changed") from None
+    return copy
 
 
 def read_notes(col: Collection, ids: Iterable[str]) -> dict[str, AnkiNote]:

@@ -149,7 +149,7 @@ def _three_way(item: Item, note: Note, found: AnkiNote, *, base: Entry | None,
         "--prefer anki or --prefer yaml settles it"))
 
 
-def restore_state(*, cards_dir: Path, collection: Path) -> PullReport:
+def restore_state(*, cards_dir: Path, collection: Path, dry_run: bool = False) -> PullReport:
     """A new state file from the collection: each note it holds, taken as built from the YAML as it is now.
 
     Ids and mods come from the collection, so the next build leaves every note there as it is.
@@ -158,7 +158,7 @@ def restore_state(*, cards_dir: Path, collection: Path) -> PullReport:
     errors = [p for p in compiled.problems if p.is_error]
     if errors:
         raise ContentError(errors)
-    with _reading(collection, command="pull --restore-state", dry_run=False) as col:
+    with _reading(collection, command="pull --restore-state", dry_run=dry_run) as col:
         anki = read_notes(col, [note.id for note in compiled.notes])
         mods = notetype_mods(col)
     items, outcomes = {}, []
@@ -174,10 +174,12 @@ def restore_state(*, cards_dir: Path, collection: Path) -> PullReport:
             outcomes.append(Outcome(place=f"{item.path}:{item.line}", id=note.id, kind="differs", detail=(
                 "Anki's note and the YAML disagree; Anki's is kept until the YAML changes")))
     notetypes = {kind: (NOTETYPES[kind].digest, mod) for kind, mod in mods.items()}
-    statefile.save(cards_dir, State(items=items, notetypes=notetypes))
+    if not dry_run:
+        statefile.save(cards_dir, State(items=items, notetypes=notetypes))
     outcomes.append(Outcome(place=shown(cards_dir, cards_dir / FILENAME), id=f"{len(items)} notes",
-                            kind="restored", detail="ids and mods from the collection"))
-    return PullReport(outcomes=tuple(outcomes))
+                            kind="restored", detail="ids and mods from the collection"
+                            + ("; dry run, nothing written" if dry_run else "")))
+    return PullReport(outcomes=tuple(outcomes), dry_run=dry_run)
 
 
 @contextmanager
