@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +152,25 @@ def test_without_yes_push_asks_with_the_list_and_deletes_only_on_yes(imported, a
     assert asked == [["third-item"]]
     assert ("third-item" in anki.notes()) is not answer
     assert report.deleted == (("third-item",) if answer else ())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX terminal")
+def test_on_a_terminal_push_lists_the_notes_and_asks_before_deleting(imported, anki, tmp_path):
+    import pty
+
+    deck = imported / "deck.yaml"
+    deck.write_text(deck.read_text().replace(THIRD, ""))
+    anki.close()
+    main, terminal = pty.openpty()
+    run = subprocess.Popen([sys.executable, "-m", "builder", "push", imported, "--collection", anki.path,
+                            "-o", tmp_path / "out.apkg"], stdin=terminal, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    os.write(main, b"y\n")
+    output, _ = run.communicate(timeout=120)
+    os.close(main), os.close(terminal)
+
+    assert run.returncode == 0, output
+    assert "to delete: third-item" in output and "Delete these 1 notes from the collection?" in output
+    assert "deleted: third-item" in output
+    anki.reopen()
+    assert "third-item" not in anki.notes()
