@@ -128,37 +128,35 @@ def _splices(text: str, item: yaml.MappingNode, change: Change, *, newline: str)
             return [_remove(text, item, key, node)]
         if isinstance(change.value, tuple) and isinstance(node, yaml.SequenceNode):
             return _list(text, node, change.value, newline=newline)
-        if isinstance(change.value, tuple):
-            rendered = _flow_list(change.value)
-        else:
-            rendered = None
         if not isinstance(node, yaml.ScalarNode):
             raise _CantEdit
-        return [_scalar(text, key, node, rendered or change.value, flow=flow, newline=newline,
-                        verbatim=rendered is not None)]
+        if isinstance(change.value, tuple):  # a single word becomes a list
+            return [(node.start_mark.index, _content_end(text, node), _flow_list(change.value))]
+        return [_scalar(text, key, node, change.value, flow=flow, newline=newline)]
     if change.value is None:
         return []
-    value = _flow_list(change.value) if isinstance(change.value, tuple) else change.value
-    verbatim = isinstance(change.value, tuple)
+
+    def pair(*, indent: int) -> str:
+        value = change.value
+        written = _flow_list(value) if isinstance(value, tuple) else _text(value, flow=flow, indent=indent,
+                                                                             newline=newline)
+        return f"{change.key}: {written}"
+
     if change.after in pairs:
         key, node = pairs[change.after]
+        end = _content_end(text, node)
         if flow:
-            end = _content_end(text, node)
-            return [(end, end, f", {change.key}: {_text(value, flow=True, indent=0, newline=newline, verbatim=verbatim)}")]
-        end = _line_end(text, _content_end(text, node))
+            return [(end, end, f", {pair(indent=0)}")]
         column = key.start_mark.column
-        pair = _text(value, flow=False, indent=column + 2, newline=newline, verbatim=verbatim)
-        return [(end, end, f"{newline}{' ' * column}{change.key}: {pair}")]
+        return [(_line_end(text, end), _line_end(text, end), f"{newline}{' ' * column}{pair(indent=column + 2)}")]
     first = item.value[0][0]
-    if flow:
-        brace = item.start_mark.index
-        pair = f"{change.key}: {_text(value, flow=True, indent=0, newline=newline, verbatim=verbatim)},"
-        if first.start_mark.line == item.start_mark.line:
-            return [(first.start_mark.index, first.start_mark.index, pair + " ")]
-        return [(brace + 1, brace + 1, pair)]
+    at = first.start_mark.index
+    if flow and first.start_mark.line == item.start_mark.line:
+        return [(at, at, f"{pair(indent=0)}, ")]
+    if flow:  # `{` ends its line: the new key goes right after it
+        return [(item.start_mark.index + 1, item.start_mark.index + 1, f"{pair(indent=0)},")]
     column = first.start_mark.column
-    pair = _text(value, flow=False, indent=column + 2, newline=newline, verbatim=verbatim)
-    return [(first.start_mark.index, first.start_mark.index, f"{change.key}: {pair}{newline}{' ' * column}")]
+    return [(at, at, f"{pair(indent=column + 2)}{newline}{' ' * column}")]
 
 
 def _line_end(text: str, index: int) -> int:
@@ -249,12 +247,10 @@ def _flow_list(values: tuple[str, ...]) -> str:
     return "[" + ", ".join(_text(v, flow=True, indent=0, newline="\n") for v in values) + "]"
 
 
-def _scalar(text: str, key: yaml.Node, node: yaml.ScalarNode, value: str, *, flow: bool, newline: str,
-            verbatim: bool) -> tuple[int, int, str]:
+def _scalar(text: str, key: yaml.Node, node: yaml.ScalarNode, value: str, *, flow: bool,
+            newline: str) -> tuple[int, int, str]:
     """The span that replaces a scalar's text, keeping its style where the new value allows it."""
     start = node.start_mark.index
-    if verbatim:
-        return (start, _content_end(text, node), value)
     if node.style in ("|", ">"):
         header = _INDICATOR.match(text, start).end()
         content = text[_line_end(text, header):_content_end(text, node)]
@@ -269,10 +265,8 @@ def _scalar(text: str, key: yaml.Node, node: yaml.ScalarNode, value: str, *, flo
     return (start, _content_end(text, node), new)
 
 
-def _text(value: str, *, flow: bool, indent: int, newline: str, style: str = "", verbatim: bool = False) -> str:
+def _text(value: str, *, flow: bool, indent: int, newline: str, style: str = "") -> str:
     """A value as YAML text that reads back as it: in `style` if it can, else the least quoting that works."""
-    if verbatim:
-        return value
     plain = ["", "'", '"'] if '"' in value or "\\" in value else ["", '"', "'"]
     order = {"": plain, "'": ["'", '"'], '"': ['"'], "|": ["|", '"'], ">": [">", "|", '"']}[style]
     if "\n" in value.rstrip("\n") and not flow and style in ("", "'"):
