@@ -283,3 +283,18 @@ def test_without_the_anki_package_pull_says_what_to_install(write_tree, deckbuil
     result = deckbuild("pull", write_tree(), "--collection", collection)
     assert result.exit_code == 2
     assert "pip install '.[anki]'" in result.output and "Traceback" not in result.output
+
+
+def test_an_anki_edit_that_would_make_the_item_invalid_is_reported_and_nothing_written(imported, anki, deckbuild):
+    cards = imported()
+    edit_in_anki(anki, "glia-means-glue", Text="The word 'glia' literally means glue.")  # the deletion is gone
+    edit_in_anki(anki, "microglia-first-line", Answer="Fine.")
+    anki.close()
+    before = file_hashes(cards)
+
+    result = deckbuild("pull", cards, "--collection", anki.path)
+
+    assert result.exit_code == 1
+    assert f"{cards.as_posix()}/deck.yaml:11: after pulling from Anki:" in result.output
+    assert "nothing was written" in result.output
+    assert file_hashes(cards) == before

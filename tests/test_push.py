@@ -174,3 +174,12 @@ def test_on_a_terminal_push_lists_the_notes_and_asks_before_deleting(imported, a
     assert "deleted: third-item" in output
     anki.reopen()
     assert "third-item" not in anki.notes()
+
+
+def test_bad_cards_stop_push_before_the_collection_is_touched(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree({"deck.yaml": "deck: Test\ncards:\n  - id: x\n    question: Q?\n    source: nowhere\n"})
+    anki.close()
+    before, collection = file_hashes(cards), file_hashes(anki.path.parent)
+    result = deckbuild("push", cards, "--collection", anki.path, "-o", tmp_path / "out.apkg")
+    assert result.exit_code == 1 and "cards/deck.yaml:" in result.output
+    assert file_hashes(cards) == before and file_hashes(anki.path.parent) == collection
