@@ -61,7 +61,7 @@ def test_diff_predicts_new_updated_unchanged_and_cards_left_in_the_old_deck(impo
         "would add 1, update 1, leave 2 unchanged, 0 conflicting, 0 removed",
         "new: brand-new",
         "update: glia-means-glue",
-        "stays in Test::Other: moved-item (wants Test::Moved)",
+        "stays in Test::Other: moved-item (wants Test::Moved; push moves it)",
     ]
     assert fingerprint(anki.path.parent) == collection_before
     assert fingerprint(imported) == cards_before  # the state file too: diff is not a build

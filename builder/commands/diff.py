@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +12,7 @@ from ..pipeline.build import compile_clean, now, plan
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
 from .collection import copy_to, opened, read_notes
+from .push import tree_decks
 from .statefile import removed
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ class Prediction:
     conflicting: tuple[tuple[str, str, str], ...]  # (id, note type in Anki, note type the build wants)
     moves: tuple[tuple[str, str, str], ...]  # (id, deck its cards are in, deck the YAML asks for)
     removed: tuple[str, ...] = ()  # notes in the collection whose items were removed from the tree
+    # The tree's decks, casefolded: cards in any other deck were moved there by hand, and push leaves them.
+    tree_decks: frozenset[str] = field(default=frozenset(), compare=False)
 
     def lines(self) -> list[str]:
         """A one-line summary, then one line per note the import would touch, skip or leave in a wrong deck."""
@@ -39,10 +42,13 @@ class Prediction:
             if current == wanted:
                 why = f"note type '{current}' was changed in Anki; undo that in Tools → Manage Note Types"
             else:
-                why = f"it is a '{current}' note in Anki, a '{wanted}' note in the YAML"
+                why = f"it is a '{current}' note in Anki, a '{wanted}' note in the YAML; push converts it, keeping its reviews"
             lines.append(f"conflict: {item_id} ({why}, or in Anki, Browse, search \"Id:{item_id}\", "
                          "delete it, then re-import)")
-        lines += [f"stays in {current}: {item_id} (wants {wanted})" for item_id, current, wanted in self.moves]
+        lines += [f"stays in {current}: {item_id} (wants {wanted}; "
+                  + ("push moves it)" if current.casefold() in self.tree_decks else
+                     "moved by hand outside the tree's decks, so push leaves it)")
+                  for item_id, current, wanted in self.moves]
         lines += [f"removed: {item_id} (its item is gone from the tree; push --yes deletes the note)"
                   for item_id in self.removed]
         return lines
@@ -62,7 +68,8 @@ def predict(*, cards_dir: Path, collection: Path) -> Prediction:
         copy = copy_to(collection, Path(work)) if collection.is_file() else collection
         with opened(copy, command="diff", shown=collection) as col:
             present = read_notes(col, gone)
-            return _import(col, apkg=apkg, rows=rows, removed=tuple(i for i in gone if i in present))
+            prediction = _import(col, apkg=apkg, rows=rows, removed=tuple(i for i in gone if i in present))
+    return replace(prediction, tree_decks=tree_decks(compiled.notes, state))
 
 
 def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[str, ...]) -> Prediction:

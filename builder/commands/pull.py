@@ -64,7 +64,7 @@ class PullReport:
         return ", ".join(parts) + tail
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _FileEdits:
     """The changes pull makes to one deck file, and the items they belong to."""
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from ..pipeline.build import Summary, build, compile_clean, default_output
 from ..pipeline.notetypes import NOTETYPES
-from ..pipeline.state import FILENAME, read_state
+from ..model import Note
+from ..pipeline.state import FILENAME, State, read_state
 from . import statefile
 from .collection import AnkiNote, backup, opened, read_notes
 
@@ -74,8 +75,7 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, yes: 
                            *(before[i].nid for i, _, _ in converted))  # older than the build: the import fills them
             _import(col, summary.output)
         after = read_notes(col, tree_ids + gone)
-        tree_decks = {note.deck.casefold() for note in compiled.notes} | {e.deck.casefold() for e in state.items.values()}
-        moved, left = _move(col, compiled.notes, after, tree_decks=tree_decks)
+        moved, left = _move(col, compiled.notes, after, tree_decks=tree_decks(compiled.notes, state))
         doomed = [i for i in gone if i in after]
         deleted = doomed if doomed and (yes or (confirm is not None and confirm(doomed))) else []
         if deleted:
@@ -86,6 +86,14 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, yes: 
         backup=saved, summary=summary, added=len(log["new"]), updated=len(log["updated"]) + len(converted),
         unchanged=len(log["duplicate"]), conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids), converted=tuple(converted), moved=tuple(moved), left=tuple(left),
         deleted=tuple(deleted), kept=tuple(i for i in doomed if i not in deleted))
+
+
+def tree_decks(notes: Sequence[Note], state: State) -> frozenset[str]:
+    """The tree's decks, casefolded: any deck an item uses now or used at the last build.
+
+    Cards in any other deck were put there by hand, and push leaves them there.
+    """
+    return frozenset({note.deck.casefold() for note in notes} | {e.deck.casefold() for e in state.items.values()})
 
 
 def _import(col: Collection, apkg: Path) -> dict[str, list[str]]:
@@ -99,7 +107,7 @@ def _import(col: Collection, apkg: Path) -> dict[str, list[str]]:
             for name in ("new", "updated", "duplicate", "conflicting")}
 
 
-def _convert(col: Collection, notes, found: dict[str, AnkiNote]) -> list[tuple[str, str, str]]:
+def _convert(col: Collection, notes: Sequence[Note], found: dict[str, AnkiNote]) -> list[tuple[str, str, str]]:
     """Switch each note whose item changed between Q/A and cloze to the other note type, keeping its cards' reviews."""
     converted = []
     for (old, new), mapping in FIELD_MAP.items():
@@ -120,8 +128,8 @@ def _convert(col: Collection, notes, found: dict[str, AnkiNote]) -> list[tuple[s
     return converted
 
 
-def _move(col: Collection, notes, found: dict[str, AnkiNote], *,
-          tree_decks: set[str]) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+def _move(col: Collection, notes: Sequence[Note], found: dict[str, AnkiNote], *,
+          tree_decks: frozenset[str]) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
     """Move cards to their item's deck, unless the user put them in a deck outside the tree's decks."""
     moved, left = [], []
     for note in notes:
