@@ -298,3 +298,21 @@ def test_an_anki_edit_that_would_make_the_item_invalid_is_reported_and_nothing_w
     assert f"{cards.as_posix()}/deck.yaml:11: after pulling from Anki:" in result.output
     assert "nothing was written" in result.output
     assert file_hashes(cards) == before
+
+
+def test_an_image_comes_back_as_the_path_the_yaml_uses(imported, anki, deckbuild):
+    cards = imported({
+        "deck.yaml": "deck: Test\ncards:\n  - id: cell\n    question: What is this?\n"
+                     "    answer: '![](images/cell.png)'\n    source: other-2020\n",
+        "images/cell.png": b"\x89PNG\r\n\x1a\n not really a picture",
+    })
+    html = anki.notes()["cell"]["Answer"]
+    assert html.startswith('<img src="cell-')
+    edit_in_anki(anki, "cell", Answer=f"A cell: {html}")
+    anki.close()
+
+    result = deckbuild("pull", cards, "--collection", anki.path)
+
+    assert result.exit_code == 0, result.output
+    assert "approximate: review" not in result.output and "1 pulled (0 approximate)" in result.output
+    assert "    answer: 'A cell: ![](images/cell.png)'\n" in (cards / "deck.yaml").read_text()
