@@ -291,7 +291,7 @@ def push(cards_dir: Path, collection: Path, output: Path | None, yes: bool, dry_
             return False
         for item_id in ids:
             click.echo(f"to delete: {item_id}")
-        return click.confirm(f"Delete these {len(ids)} notes from the collection?", default=False)
+        return click.confirm(f"Delete {len(ids)} note{'s' * (len(ids) != 1)} from the collection?", default=False)
 
     try:
         report = push_build(cards_dir=cards_dir, collection=collection, output=output, yes=yes, confirm=confirm)

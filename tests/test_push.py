@@ -170,7 +170,7 @@ def test_on_a_terminal_push_lists_the_notes_and_asks_before_deleting(imported, a
     os.close(main), os.close(terminal)
 
     assert run.returncode == 0, output
-    assert "to delete: third-item" in output and "Delete these 1 notes from the collection?" in output
+    assert "to delete: third-item" in output and "Delete 1 note from the collection?" in output
     assert "deleted: third-item" in output
     anki.reopen()
     assert "third-item" not in anki.notes()
