@@ -13,6 +13,7 @@ from .cache import Cache
 from .compile import Compiled, Progress, compile_tree, shown
 from ..model import Note
 from .notetypes import NOTETYPES
+from .output import check_output, environment
 from .package import Row, write_apkg
 from .state import FILENAME, Entry, State, dumps, read_state, write_atomic
 
@@ -64,15 +65,24 @@ def default_output(notes: tuple[Note, ...]) -> Path:
 
 
 def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = None,
-          progress: Progress | None = None) -> Summary:
-    """Compile the tree into an .apkg and update the state file; nothing is written on errors."""
+          progress: Progress | None = None, force: bool = False) -> Summary:
+    """Compile the tree into an .apkg and update the state file; nothing is written on errors.
+
+    The output is checked before any work (after compiling, when it is named after the deck).
+    """
+    if output is not None:
+        check_output(output, cards_dir=cards_dir, force=force)
     compiled, state = compile_clean(cards_dir, cache=cache, progress=progress)
-    output = output or default_output(compiled.notes)
+    if output is None:
+        output = default_output(compiled.notes)
+        check_output(output, cards_dir=cards_dir, force=force)
     stamp = now()
     rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)
-    size = write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=output)
-    if new_state != state or not (cards_dir / FILENAME).exists():
-        write_atomic(cards_dir / FILENAME, dumps(new_state).encode())
+    with environment(output, "write"):
+        size = write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=output)
+    with environment(cards_dir / FILENAME, "write the state file"):
+        if new_state != state or not (cards_dir / FILENAME).exists():
+            write_atomic(cards_dir / FILENAME, dumps(new_state).encode())
     return Summary(output=output, size=size, **summary)
 
 
