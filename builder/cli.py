@@ -38,7 +38,7 @@ deckbuild won't overwrite); 3 the machine stopped the work (a
 permission, a full or read-only disk, a name too long, Anki running);
 4 a bug in deckbuild (please report it; --debug or DECKBUILD_DEBUG=1
 shows the traceback); 130 interrupted (Ctrl-C), nothing half-written."""
-REPORT = "This is a bug in deckbuild; please report it at https://github.com/deckbuild/deckbuild/issues"
+REPORT = "This is a bug in deckbuild; please report it with the command you ran"
 INTERRUPTED = 130
 
 
@@ -59,10 +59,10 @@ def report_error(err: DeckbuildError, *, content_footer: str = "nothing was writ
     elif isinstance(err, InternalError):
         if debugging():
             click.echo(err.traceback.rstrip(), err=True)
-            click.echo(f"internal error: {err}. {REPORT}, with the traceback above.", err=True)
+            click.echo(f"internal error: {err}. {REPORT} and the traceback above.", err=True)
         else:
-            click.echo(f"internal error: {err}. {REPORT}, with the traceback that "
-                       "`deckbuild --debug ...` prints.", err=True)
+            click.echo(f"internal error: {err}. {REPORT} and the traceback that "
+                       "`deckbuild --debug ...` (or DECKBUILD_DEBUG=1) prints.", err=True)
     else:
         click.echo(f"Error: {err}", err=True)
         if debugging() and err.__cause__ is not None:

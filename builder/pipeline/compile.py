@@ -67,7 +67,8 @@ def deck_files(cards_dir: Path, problems: list[Problem]) -> list[Path]:
         raise UsageError(f"cards folder '{cards_dir}' not found")
     root = cards_dir.resolve()
     bibliography = bibliographies(cards_dir)
-    seen: set[tuple[int, int]] = set()
+    top = cards_dir.stat()
+    seen: set[tuple[int, int]] = {(top.st_dev, top.st_ino)}  # each folder and file by its identity, once
     found: list[Path] = []
     folders = [cards_dir]
     while folders:
