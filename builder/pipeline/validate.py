@@ -20,7 +20,7 @@ DATE = re.compile(r"\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?\Z"
 TAG = re.compile(r"[^\s\"\x00-\x1f\x7f]+\Z")
 
 # Limits, each documented in the README's "When things go wrong".
-MAX_FIELD_BYTES = 1_000_000  # a text field, in bytes of UTF-8: a card is not an article, and memory stays bounded
+MAX_FIELD_BYTES = 100_000  # a text field, in bytes of UTF-8: a card is one fact, and Markdown costs ~100× memory
 MAX_CLOZE = 65536  # Anki stores a card's number (cN - 1) in 16 bits and refuses a package with more
 MAX_ID = 100  # characters: an id is a handle people type, search and read in paths
 MAX_DECK_PART = 200  # bytes of UTF-8 per '::' part, so `dist/<top-level deck>.apkg` is a valid file name
@@ -232,7 +232,7 @@ def _item(entry: Any, *, line: int, deck: str | None, file_tags: tuple[str, ...]
     for key in TEXT_KEYS:
         if key in entry and _text(entry[key]) and len(entry[key]) * 4 > MAX_FIELD_BYTES \
                 and (size := len(entry[key].encode("utf-8", "surrogatepass"))) > MAX_FIELD_BYTES:
-            report(entry.lines[key], f"'{key}' is {size:,} bytes, over the limit of {MAX_FIELD_BYTES:,} (1 MB) for "
+            report(entry.lines[key], f"'{key}' is {size:,} bytes, over the limit of {MAX_FIELD_BYTES:,} (100 kB) for "
                    "one field; shorten it or split the card")
         elif key in entry and (not _text(entry[key]) or not entry[key].strip()):
             report(entry.lines[key], f"'{key}' reads as the YAML flag {str(entry[key]).lower()} "
