@@ -13,6 +13,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# A fault injected into a real `deckbuild` process: render_item raises for the item with id 'boom'.
+INTERNAL_FAULT = """
+import builder.pipeline.compile as compile_
+original = compile_.render_item
+def render_item(item, **kwargs):
+    if item.id == "boom":
+        raise ZeroDivisionError("injected fault")
+    return original(item, **kwargs)
+compile_.render_item = render_item
+from builder.cli import cli
+cli(prog_name="deckbuild")
+"""
+
 
 def run_cli(*args: object, cwd: Path | None = None, prefix: tuple[str, ...] = (), script: str | None = None,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

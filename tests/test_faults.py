@@ -11,20 +11,8 @@ import pytest
 from builder.cli import cli
 from builder.pipeline.state import FILENAME
 from conftest import DECK, SOURCES
-from faults import run_cli, snapshot, unprivileged  # noqa: F401 - unprivileged is a fixture
+from faults import INTERNAL_FAULT, run_cli, snapshot, unprivileged  # noqa: F401 - unprivileged is a fixture
 
-# A fault injected into a real `deckbuild` process: render_item raises for the item with id 'boom'.
-INTERNAL_FAULT = """
-import builder.pipeline.compile as compile_
-original = compile_.render_item
-def render_item(item, **kwargs):
-    if item.id == "boom":
-        raise ZeroDivisionError("injected fault")
-    return original(item, **kwargs)
-compile_.render_item = render_item
-from builder.cli import cli
-cli(prog_name="deckbuild")
-"""
 # Ctrl-C arriving while the .apkg is being packaged, after the collection is written.
 CTRL_C_WHILE_PACKAGING = """
 import os, signal
