@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import sqlite3
 import traceback
 from collections.abc import Iterable
 
@@ -61,13 +62,26 @@ ENVIRONMENT_ERRNOS = frozenset({
 })
 
 
+# What SQLite says when the disk, not the data, is at fault (it raises these rather than OSError).
+_SQLITE_ENVIRONMENT = ("disk is full", "disk I/O error", "readonly database", "unable to open database")
+
+
+def environment_reason(error: BaseException) -> str | None:
+    """Why the machine stopped the work, in a few words, if `error` is its fault; else None."""
+    if isinstance(error, OSError) and error.errno in ENVIRONMENT_ERRNOS:
+        return error.strerror or str(error)
+    if isinstance(error, sqlite3.OperationalError) and any(words in str(error) for words in _SQLITE_ENVIRONMENT):
+        return str(error)
+    return None
+
+
 def as_deckbuild_error(error: Exception) -> DeckbuildError:
-    """Any exception as the error to report: itself, an EnvironmentFault for the machine's OSErrors, or internal."""
+    """Any exception as the error to report: itself, an EnvironmentFault for the machine's faults, or internal."""
     if isinstance(error, DeckbuildError):
         return error
-    if isinstance(error, OSError) and error.errno in ENVIRONMENT_ERRNOS:
-        where = f" ({error.filename})" if error.filename else ""
-        fault = EnvironmentFault(f"{error.strerror or error}{where}")
+    if (reason := environment_reason(error)) is not None:
+        filename = getattr(error, "filename", None)
+        fault = EnvironmentFault(f"{reason} ({filename})" if filename else reason)
         fault.__cause__ = error
         return fault
     return InternalError(error)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from builder.cli import cli
 from builder.pipeline.state import FILENAME
 from conftest import DECK, SOURCES
-from faults import INTERNAL_FAULT, run_cli, snapshot, unprivileged  # noqa: F401 - unprivileged is a fixture
+from faults import INTERNAL_FAULT, ROOT, run_cli, snapshot, unprivileged  # noqa: F401 - unprivileged is a fixture
 
 # Ctrl-C arriving while the .apkg is being packaged, after the collection is written.
 CTRL_C_WHILE_PACKAGING = """
@@ -274,3 +276,33 @@ def test_sources_yml_is_the_bibliography_when_there_is_no_sources_yaml(write_tre
     both = run_cli("build", cards, "-o", tmp_path / "out.apkg")
     assert both.returncode == 1
     assert f"{cards}/sources.yml:1: a second bibliography beside sources.yaml" in both.stderr
+
+
+# A small file system of our own, in a private mount namespace: full, or read-only, after the first build.
+SMALL_DISK = """
+mount -t tmpfs -o size=48k tmpfs "$0" && cp "$1" "$0/out.apkg" && { [ "$2" != ro ] || mount -o remount,ro "$0"; } || exit 99
+PYTHONPATH="$3" "$4" -m builder build "$5" -o "$0/out.apkg" --no-cache
+code=$?
+cmp "$1" "$0/out.apkg" >&2 && ls -A "$0" >&2
+exit $code
+"""
+
+
+@pytest.mark.parametrize("kind, reason", [("full", "database or disk is full"), ("ro", "Read-only file system")])
+def test_a_full_or_read_only_disk_exits_3_and_keeps_the_last_build(built, tmp_path, kind, reason):
+    cards, output, before = built
+    deck = cards / "deck.yaml"
+    deck.write_text(deck.read_text().replace("glue}}.", "glue}} (Greek)."))
+    before = snapshot(cards, output)
+    mountpoint = tmp_path / "disk"
+    mountpoint.mkdir()
+    command = ["unshare", "-rm", "sh", "-c", SMALL_DISK, mountpoint, output, kind, ROOT, sys.executable, cards]
+    try:
+        result = subprocess.run(list(map(str, command)), capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        pytest.skip("no unshare")
+    if result.returncode == 99 or "unshare:" in result.stderr:
+        pytest.skip(f"cannot mount a file system of our own here: {result.stderr.strip()}")
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.splitlines() == [f"Error: cannot write '{mountpoint}/out.apkg': {reason}", "out.apkg"]
+    assert_untouched(before, cards, output)

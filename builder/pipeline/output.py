@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import EnvironmentFault, UsageError
+from ..errors import EnvironmentFault, UsageError, environment_reason
 
 # What `preview` puts in its page's <head>, so a later run knows the page is its own to replace.
 PREVIEW_MARK = '<meta name="generator" content="deckbuild preview">'
@@ -60,15 +60,14 @@ def check_output(path: Path, *, cards_dir: Path, ours=is_apkg, what: str = "an A
                      "name another file, or give --force to replace it")
 
 
-def describe(err: OSError) -> str:
-    """An OSError as the few words a person needs: its reason, without Python's brackets."""
-    return err.strerror or str(err)
-
-
 @contextmanager
 def environment(path: Path, doing: str) -> Iterator[None]:
-    """Turn an OSError raised while touching `path` into an EnvironmentFault that names it (exit 3)."""
+    """Turn the machine's faults (an OSError, a full disk under SQLite) while touching `path` into an
+    EnvironmentFault that names it (exit 3); anything else passes on."""
     try:
         yield
-    except OSError as err:
-        raise EnvironmentFault(f"cannot {doing} '{path}': {describe(err)}") from err
+    except Exception as err:
+        reason = environment_reason(err) or (err.strerror or str(err) if isinstance(err, OSError) else None)
+        if reason is None:
+            raise
+        raise EnvironmentFault(f"cannot {doing} '{path}': {reason}") from err
