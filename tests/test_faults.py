@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import zipfile
@@ -163,6 +162,17 @@ def test_an_unreadable_file_or_folder_is_an_error_not_a_removal(unprivileged, lo
     assert "removed" not in result.stdout + result.stderr and "Traceback" not in result.stderr
     assert_untouched(before, cards, output)
     assert unprivileged.run("check", cards, "--no-cache").returncode == 3
+
+
+def test_an_unreadable_image_is_an_error_at_the_field_that_shows_it(unprivileged):
+    cards, output = _shared_tree(unprivileged, {
+        "deck.yaml": DECK.replace("defense**.", "defense**. ![cell](cell.png)"), "cell.png": "not really a png"})
+    unprivileged.lock(cards / "cell.png")
+    before = snapshot(cards, output)
+    result = unprivileged.run("build", cards, "-o", output, "--no-cache")
+    assert result.returncode == 3, result.stderr
+    assert f"{cards}/deck.yaml:6: image 'cell.png' cannot be read (Permission denied)" in result.stderr
+    assert_untouched(before, cards, output)
 
 
 def test_an_output_folder_that_cannot_be_written_exits_3(unprivileged):

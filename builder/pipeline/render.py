@@ -67,12 +67,17 @@ class MediaStore:
         self.root = root.resolve()
         self.named: dict[Path, str] = {}
 
-    def add(self, src: str, *, folder: Path) -> Media | str:
-        """The Media for a local image path, or why it can't be used."""
+    def add(self, src: str, *, folder: Path) -> Media | str | OSError:
+        """The Media for a local image path, or why it can't be used (an OSError: the file can't be read)."""
         path = (folder / unquote(src)).resolve()
         if not path.is_relative_to(self.root):
             return f"image '{src}' is outside the cards folder; move it inside and link it relative to this file"
         name = self.name_for(path)
+        if name is None and path.is_file():
+            try:
+                path.open("rb").close()
+            except OSError as err:
+                return err
         return Media(name=name, path=path) if name else (
             f"image '{src}' not found; image paths are relative to the YAML file that uses them")
 
@@ -209,6 +214,10 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
 
         def on_image(src: str) -> str | None:
             found = media.add(src, folder=item.folder)
+            if isinstance(found, OSError):
+                problems.append(Problem(path=item.path, line=item.line_of(key), environment=True, message=(
+                    f"image '{src}' cannot be read ({found.strerror or found}); check its permissions")))
+                return None
             if isinstance(found, str):
                 problems.append(Problem(path=item.path, line=item.line_of(key), message=found))
                 return None
