@@ -224,9 +224,10 @@ def test_a_link_to_nothing_is_an_error(built):
 
 # 3. No tracebacks.
 
-def test_an_internal_error_asks_for_a_report_and_shows_the_traceback_only_when_debugging(write_tree, tmp_path):
-    cards = write_tree({"deck.yaml": DECK.replace("glia-means-glue", "boom")})
-    output = tmp_path / "out.apkg"
+def test_an_internal_error_asks_for_a_report_and_shows_the_traceback_only_when_debugging(built):
+    cards, output, _ = built
+    (cards / "deck.yaml").write_text(DECK.replace("glia-means-glue", "boom"))
+    before = snapshot(cards, output)
 
     plain = run_cli("build", cards, "-o", output, script=INTERNAL_FAULT)
     assert plain.returncode == 4
@@ -240,7 +241,7 @@ def test_an_internal_error_asks_for_a_report_and_shows_the_traceback_only_when_d
         assert debug.returncode == 4
         assert "Traceback (most recent call last)" in debug.stderr and ", in render_item\n" in debug.stderr
         assert "please report it" in debug.stderr
-    assert not output.exists()
+    assert_untouched(before, cards, output)
 
 
 def test_ctrl_c_exits_130_and_leaves_nothing_half_written(built):
@@ -283,9 +284,11 @@ def test_sources_yml_is_the_bibliography_when_there_is_no_sources_yaml(write_tre
     result = run_cli("build", cards, "-o", tmp_path / "out.apkg")
     assert result.returncode == 0, result.stderr
     (cards / "sources.yaml").write_text(SOURCES)
+    before = snapshot(cards, tmp_path / "out.apkg")
     both = run_cli("build", cards, "-o", tmp_path / "out.apkg")
     assert both.returncode == 1
     assert f"{cards}/sources.yml:1: a second bibliography beside sources.yaml" in both.stderr
+    assert_untouched(before, cards, tmp_path / "out.apkg")
 
 
 # A small file system of our own, in a private mount namespace: full, or read-only, after the first build.
