@@ -175,10 +175,8 @@ def build(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | N
     try:
         summary = build_deck(cards_dir=cards_dir, output=output, cache=_cache(cache_dir, no_cache), progress=bar,
                              force=force)
-    except BaseException:
+    finally:
         bar.close()
-        raise
-    bar.close()
     for line in summary_lines(summary):
         click.echo(line)
 
@@ -199,10 +197,8 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
     bar = ProgressBar()
     try:
         compiled = check_deck(cards_dir=cards_dir, cache=_cache(cache_dir, no_cache), progress=bar)
-    except BaseException:
+    finally:
         bar.close()
-        raise
-    bar.close()
     for warning in compiled.problems:
         click.echo(str(warning), err=True)
     count = len(compiled.problems)

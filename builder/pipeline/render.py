@@ -152,7 +152,7 @@ def sanitize(fragment: str, *, on_image: Callable[[str], str | None] | None = No
 def removed_markup(fragment: str) -> list[str]:
     """What the sanitizer drops from an HTML fragment, in words: tags, attributes, comments, links' schemes.
 
-    Images are left out: a dropped image is an error reported where it is resolved.
+    An image's `src` is left out: one that can't be used is an error, reported where it is resolved.
     """
     found = []
     for match in _MARKUP.finditer(fragment):
