@@ -86,6 +86,9 @@ class Deckbuild(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted; nothing was written.", err=True)
             raise SystemExit(INTERRUPTED) from None
+        except BrokenPipeError:  # the reader went away (`deckbuild check | head`): nothing left to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(1) from None
         except Exception as err:  # noqa: BLE001 - the one place every other failure is reported
             _fail(as_deckbuild_error(err))
 
