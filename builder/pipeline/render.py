@@ -180,8 +180,11 @@ def visible(fragment: str) -> bool:
 
     ("2014." alone is a Markdown list that starts at 2014: Anki shows its number.)
     """
-    return any(tag in fragment for tag in ("<img", "<li", "<hr")) or not _INVISIBLE.fullmatch(
-        html.unescape(_TAG.sub("", fragment)))
+    if "<" in fragment or "&" in fragment:
+        if any(tag in fragment for tag in ("<img", "<li", "<hr")):
+            return True
+        fragment = html.unescape(_TAG.sub("", fragment))
+    return not _INVISIBLE.fullmatch(fragment)
 
 
 def citation(source: Source) -> str:
