@@ -319,3 +319,37 @@ def test_a_full_or_read_only_disk_exits_3_and_keeps_the_last_build(built, tmp_pa
     assert result.returncode == 3, result.stderr
     assert result.stderr.splitlines() == [f"Error: cannot write '{mountpoint}/out.apkg': {reason}", "out.apkg"]
     assert_untouched(before, cards, output)
+
+
+def test_a_bibliography_reached_through_a_link_out_of_the_tree_is_refused(built, tmp_path):
+    cards, output, _ = built
+    moved = tmp_path / "sources-elsewhere.yaml"
+    (cards / "sources.yaml").rename(moved)
+    (cards / "sources.yaml").symlink_to(moved)
+    before = snapshot(cards, output)
+    result = run_cli("build", cards, "-o", output)
+    assert result.returncode == 1
+    assert f"{cards}/sources.yaml:1: a symbolic link to '{moved}', outside the cards folder" in result.stderr
+    assert_untouched(before, cards, output)
+
+
+def test_the_output_guard_is_one_function_other_commands_reuse(tmp_path):
+    from builder.errors import EnvironmentFault, UsageError
+    from builder.pipeline.output import check_output, marked_by
+
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    ours = marked_by('<meta name="generator" content="deckbuild coverage">')
+    page, other = tmp_path / "coverage.html", tmp_path / "notes.html"
+    page.write_text('<!doctype html><meta name="generator" content="deckbuild coverage">')
+    other.write_text("<!doctype html><title>mine</title>")
+
+    check_output(page, cards_dir=cards, ours=ours, what="a coverage page")  # its own page: fine
+    check_output(tmp_path / "new.html", cards_dir=cards, ours=ours)  # a new file: fine
+    check_output(other, cards_dir=cards, ours=ours, force=True)  # anything, with force
+    with pytest.raises(UsageError, match="is not a coverage page, so it was left alone"):
+        check_output(other, cards_dir=cards, ours=ours, what="a coverage page")
+    with pytest.raises(UsageError, match="inside the cards folder"):
+        check_output(cards / "coverage.html", cards_dir=cards, ours=ours, force=True)
+    with pytest.raises(EnvironmentFault, match="File name too long"):
+        check_output(tmp_path / ("x" * 300), cards_dir=cards, ours=ours)
