@@ -149,6 +149,7 @@ MORE = DECK.replace("microglia-first-line", "more-first-line").replace("glia-mea
     ("sub", "cards/sub:1: cannot list the folder (Permission denied)"),
     ("sub/more.yaml", "cards/sub/more.yaml:1: cannot read the file (Permission denied)"),
     ("sources.yaml", "cards/sources.yaml:1: cannot read the file (Permission denied)"),
+    ("deckbuild-state.json", "cards/deckbuild-state.json:1: cannot read the state file (Permission denied)"),
 ])
 def test_an_unreadable_file_or_folder_is_an_error_not_a_removal(unprivileged, locked, message):
     cards, output = _shared_tree(unprivileged, {"sub/more.yaml": MORE})
