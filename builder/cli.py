@@ -167,11 +167,11 @@ def cli() -> None:
 
 @cli.command(epilog=EXIT_CODES)
 @CARDS
-@DEBUG
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
 @FORCE
 @cache_options
+@DEBUG
 def build(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Compile CARDS_DIR (default: cards) into one .apkg for Anki.
 
@@ -189,9 +189,9 @@ def build(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | N
 
 @cli.command(epilog=EXIT_CODES)
 @CARDS
-@DEBUG
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings, not only errors.")
 @cache_options
+@DEBUG
 def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Validate CARDS_DIR like `build` and lint card quality; write nothing.
 
@@ -215,10 +215,10 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
 
 @cli.command(epilog=EXIT_CODES)
 @CARDS
-@DEBUG
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("preview.html"),
               show_default=True, help="Where to write the HTML page.")
 @FORCE
+@DEBUG
 def preview(cards_dir: Path, output: Path, force: bool) -> None:
     """Write one self-contained HTML page showing every card's front and back.
 
@@ -232,11 +232,11 @@ def preview(cards_dir: Path, output: Path, force: bool) -> None:
 
 @cli.command(epilog=EXIT_CODES)
 @CARDS
-@DEBUG
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
 @FORCE
 @cache_options
+@DEBUG
 def watch(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Rebuild CARDS_DIR on every save; a save with errors keeps the last good .apkg.
 
@@ -281,10 +281,10 @@ def ids(cards_dir: Path) -> None:
 
 @cli.command(epilog=EXIT_CODES)
 @CARDS
-@DEBUG
 @click.option("--collection", "collection", required=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The Anki collection to compare against (collection.anki2); it is never modified.")
+@DEBUG
 def diff(cards_dir: Path, collection: Path) -> None:
     """Predict what importing the build into an Anki collection would do, without touching it.
 
