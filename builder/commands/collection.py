@@ -17,7 +17,7 @@ from ..pipeline.render import guid_for
 if TYPE_CHECKING:
     from anki.collection import Collection
 
-INSTALL = "pip install '.[anki]'"  # from a deckbuild checkout: the extra is not on PyPI
+INSTALL = "pip install '.[anki]' (from a clone of deckbuild; it is not on PyPI)"
 KINDS = {notetype.id: kind for kind, notetype in NOTETYPES.items()}
 
 

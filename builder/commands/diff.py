@@ -12,8 +12,7 @@ from ..pipeline.build import compile_clean, now, plan
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
 from .collection import copy_to, opened, read_notes
-from .push import tree_decks
-from .statefile import removed
+from .push import removed_items, tree_decks
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -61,7 +60,7 @@ def predict(*, cards_dir: Path, collection: Path) -> Prediction:
     """
     compiled, state = compile_clean(cards_dir)
     rows, new_state, _ = plan(compiled.notes, state=state, stamp=now())
-    gone = removed(state, (note.id for note in compiled.notes))
+    gone = removed_items(state, (note.id for note in compiled.notes))
     with tempfile.TemporaryDirectory(prefix="deckbuild-diff-") as work:
         apkg = Path(work) / "build.apkg"
         write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from ..pipeline.compile import deck_files, shown
+from ..pipeline.compile import deck_files, read_input, shown
 from ..errors import ContentError
 from ..pipeline.load import Document, Map, Seq, load_file
 from ..model import Problem
@@ -36,8 +36,11 @@ def slugify(text: str) -> str:
 def assign_ids(*, cards_dir: Path) -> list[tuple[str, str]]:
     """Insert an `id:` line into every item that lacks one; return each new id's `path:line` and id."""
     docs, problems = [], []
-    for path in deck_files(cards_dir):
-        doc, found = load_file(path, shown=shown(cards_dir, path))
+    for path in deck_files(cards_dir, problems):
+        raw = read_input(cards_dir, path, problems)
+        if raw is None:
+            continue
+        doc, found = load_file(path, shown=shown(cards_dir, path), raw=raw)
         problems += found
         if doc is not None:
             docs.append(doc)

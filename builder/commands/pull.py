@@ -16,10 +16,10 @@ from ..pipeline.compile import Compiled, compile_tree, shown
 from ..pipeline.load import Document, Map, load_file
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import MediaStore, note_digest, render_item
-from ..pipeline.state import FILENAME, Entry, State
+from ..pipeline.state import FILENAME, Entry, State, save_state
 from ..pipeline.validate import validate_deck
-from . import statefile
 from .collection import AnkiNote, copy_to, notetype_mods, opened, read_notes
+from .push import removed_items
 from .unrender import same_html, to_markdown
 from .yamledit import Change, Edited, edit, write
 
@@ -77,7 +77,7 @@ def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_ru
     """Bring each note edited in Anki since the last build into its item, unless its YAML changed too."""
     compiled, state = compile_clean(cards_dir)
     pairs = list(zip(compiled.tree.items, compiled.notes))
-    gone = statefile.removed(state, (note.id for note in compiled.notes))
+    gone = removed_items(state, (note.id for note in compiled.notes))
     with _reading(collection, command="pull", dry_run=dry_run) as col:
         anki = read_notes(col, [note.id for note in compiled.notes] + gone)
     outcomes: list[Outcome] = []
@@ -114,7 +114,7 @@ def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_ru
     if not dry_run:
         write(edited)
         if new_state != state:
-            statefile.save(cards_dir, new_state)
+            save_state(cards_dir, new_state)
     return PullReport(outcomes=tuple(outcomes), dry_run=dry_run)
 
 
@@ -175,7 +175,7 @@ def restore_state(*, cards_dir: Path, collection: Path, dry_run: bool = False) -
                 "Anki's note and the YAML disagree; Anki's is kept until the YAML changes")))
     notetypes = {kind: (NOTETYPES[kind].digest, mod) for kind, mod in mods.items()}
     if not dry_run:
-        statefile.save(cards_dir, State(items=items, notetypes=notetypes))
+        save_state(cards_dir, State(items=items, notetypes=notetypes))
     outcomes.append(Outcome(place=shown(cards_dir, cards_dir / FILENAME), id=f"{len(items)} notes",
                             kind="restored", detail="ids and mods from the collection"
                             + ("; dry run, nothing written" if dry_run else "")))

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..pipeline.build import Summary, build, compile_clean, default_output
 from ..pipeline.notetypes import NOTETYPES
+from ..pipeline.output import check_output
 from ..model import Note
-from ..pipeline.state import FILENAME, State, read_state
-from . import statefile
+from ..pipeline.state import FILENAME, State, read_state, save_state
 from .collection import AnkiNote, backup, opened, read_notes
 
 if TYPE_CHECKING:
@@ -57,16 +57,17 @@ class PushReport:
         return lines
 
 
-def push(*, cards_dir: Path, collection: Path, output: Path | None = None, yes: bool = False,
+def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force: bool = False, yes: bool = False,
          confirm: Callable[[Sequence[str]], bool] | None = None) -> PushReport:
     """Build the tree, back the collection up, and apply the build to it; `confirm` asks before deleting notes."""
     compiled, state = compile_clean(cards_dir)  # every content error before anything is touched
     output = output or default_output(compiled.notes)
+    check_output(output, cards_dir=cards_dir, force=force)  # before the backup: nothing happens if it's refused
     tree_ids = [note.id for note in compiled.notes]
-    gone = statefile.removed(state, tree_ids)
+    gone = removed_items(state, tree_ids)
     with opened(collection, command="push") as col:  # exit 3 while Anki has it open, before anything is written
         saved = backup(col, collection)
-        summary = build(cards_dir=cards_dir, output=output)
+        summary = build(cards_dir=cards_dir, output=output, force=force)
         log = _import(col, summary.output)
         before = read_notes(col, tree_ids)
         converted = _convert(col, compiled.notes, before)
@@ -84,8 +85,15 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, yes: 
     converted_ids = {i for i, _, _ in converted}
     return PushReport(
         backup=saved, summary=summary, added=len(log["new"]), updated=len(log["updated"]) + len(converted),
-        unchanged=len(log["duplicate"]), conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids), converted=tuple(converted), moved=tuple(moved), left=tuple(left),
-        deleted=tuple(deleted), kept=tuple(i for i in doomed if i not in deleted))
+        unchanged=len(log["duplicate"]), conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids),
+        converted=tuple(converted), moved=tuple(moved), left=tuple(left), deleted=tuple(deleted),
+        kept=tuple(i for i in doomed if i not in deleted))
+
+
+def removed_items(state: State, tree_ids: Iterable[str]) -> list[str]:
+    """The ids the state knows and the tree no longer has (its tombstones): notes whose items were removed."""
+    present = set(tree_ids)
+    return sorted(key for key in state.items if key not in present)
 
 
 def tree_decks(notes: Sequence[Note], state: State) -> frozenset[str]:
@@ -155,5 +163,5 @@ def _prune(cards_dir: Path, deleted: Sequence[str]) -> None:
     state, problems = read_state(cards_dir, shown=str(cards_dir / FILENAME))
     if problems or not any(i in state.items for i in deleted):
         return
-    statefile.save(cards_dir, type(state)(items={k: e for k, e in state.items.items() if k not in deleted},
-                                          notetypes=state.notetypes))
+    save_state(cards_dir, State(items={k: e for k, e in state.items.items() if k not in deleted},
+                                notetypes=state.notetypes))

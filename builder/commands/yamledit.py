@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from ..pipeline.load import _Loader, Document, Map, load_file
+from ..pipeline.output import environment
 from ..pipeline.state import write_atomic
 
 _INDICATOR = re.compile(r"[|>][-+1-9]*")
@@ -73,9 +74,10 @@ def edit(doc: Document, changes: Sequence[Change]) -> Edited | None:
 
 
 def write(edits: Sequence[Edited]) -> None:
-    """Replace each edited file atomically."""
+    """Replace each edited file atomically; a fault of the machine is an EnvironmentFault naming the file."""
     for edited in edits:
-        write_atomic(edited.path, edited.data)
+        with environment(edited.path, "write"):
+            write_atomic(edited.path, edited.data)
 
 
 def expected(data: Map, changes: Sequence[Change]) -> dict:
