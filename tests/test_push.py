@@ -183,3 +183,21 @@ def test_bad_cards_stop_push_before_the_collection_is_touched(write_tree, deckbu
     result = deckbuild("push", cards, "--collection", anki.path, "-o", tmp_path / "out.apkg")
     assert result.exit_code == 1 and "cards/deck.yaml:" in result.output
     assert file_hashes(cards) == before and file_hashes(anki.path.parent) == collection
+
+
+def test_a_removed_item_stays_a_tombstone_until_a_push_deletes_its_note(imported, deckbuild, anki, tmp_path):
+    deck = imported / "deck.yaml"
+    deck.write_text(deck.read_text().replace(THIRD, ""))
+    anki.close()
+    assert deckbuild("build", imported, "-o", tmp_path / "out.apkg").exit_code == 0  # the build tombstones it
+    assert '"removed": true' in (imported / "deckbuild-state.json").read_text()
+
+    listed = deckbuild("pull", imported, "--collection", anki.path)
+    kept = push(deckbuild, imported, anki, tmp_path)
+    deleted = push(deckbuild, imported, anki, tmp_path, "--yes")
+
+    assert "removed third-item (in the collection, gone from the tree" in listed.output
+    assert "not deleted: third-item" in kept.output
+    assert "deleted: third-item" in deleted.output
+    assert "third-item" not in anki.notes()
+    assert "third-item" not in (imported / "deckbuild-state.json").read_text()  # pruned
