@@ -343,7 +343,8 @@ def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note], *, k
     return (
         digest,
         str(folder),
-        marshal.dumps((rows, [(*n[:-2], n.digest, tuple((m.name, str(m.path)) for m in n.media)) for n in notes])),
+        marshal.dumps((rows, [(n.id, n.guid, n.kind, n.deck, n.fields, n.tags, n.ords, n.digest, n.removed,
+                               tuple((m.name, str(m.path)) for m in n.media)) for n in notes])),
         b"".join(map(item_key, rows)) if keys is None else keys,
     ) + ((raw,) if raw is not None else ())
 
@@ -368,7 +369,8 @@ def unpack_items(value: tuple) -> list[Item]:
 
 def note_from_row(row: tuple) -> Note:
     """One note from a row `pack` stored; raises on a malformed row."""
-    return Note._make((*row[:7], tuple(Media(name=m, path=Path(p)) for m, p in row[8]) if row[8] else (), row[7]))
+    return Note(*row[:7], media=tuple(Media(name=m, path=Path(p)) for m, p in row[9]) if row[9] else (),
+                digest=row[7], removed=row[8])
 
 
 def item_key(row: tuple) -> bytes:
