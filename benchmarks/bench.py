@@ -389,23 +389,65 @@ class Run:
     stdout: str
 
 
+class Launcher:
+    """A small process, started before the benchmark's own memory grows, that starts every measured command.
+
+    The peak RSS the kernel reports for a child includes its parent's resident memory at the fork, so
+    no command is started from the benchmark itself, which holds the generated trees: each is started
+    from this process, whose own few megabytes are all a figure can carry.
+    """
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--launcher"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def start(self, argv: list[str], *, env: dict[str, str], out: Path) -> int:
+        """Start a command with its output to a file; its process id."""
+        self.process.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": str(REPO), "out": str(out)}) + "\n")
+        return json.loads(self.process.stdout.readline())["pid"]
+
+    def finish(self) -> dict:
+        """Wait for the command started last: its exit code, wall and CPU seconds, and peak RSS in bytes."""
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        """Stop the launcher."""
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def launcher() -> None:
+    """The launcher's side: start each requested command, report its pid, then how it ran."""
+    for line in sys.stdin:
+        request = json.loads(line)
+        with open(request["out"], "wb") as out:
+            start = time.perf_counter()
+            child = subprocess.Popen(request["argv"], stdout=out, stderr=subprocess.STDOUT, env=request["env"],
+                                     cwd=request["cwd"])
+            print(json.dumps({"pid": child.pid}), flush=True)
+            _, status, usage = os.wait4(child.pid, 0)
+            seconds = time.perf_counter() - start
+        # Linux reports kilobytes (KiB); macOS reports bytes.
+        peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+        print(json.dumps({"code": os.waitstatus_to_exitcode(status), "seconds": seconds,
+                          "cpu": usage.ru_utime + usage.ru_stime, "peak": peak}), flush=True)
+
+
+_LAUNCHER: Launcher | None = None  # started by main() before any tree is generated
+
+
 def measure(argv: list[str], *, env: dict[str, str]) -> Run:
     """Run one command to completion: its wall time, and its CPU time and peak RSS as the kernel reports them."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=REPO)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    if child.returncode != 0:
-        tail = "\n".join((stdout + stderr).strip().splitlines()[-20:])
-        raise SystemExit(f"`{' '.join(argv)}` exited {child.returncode}:\n{tail}")
-    # Linux reports kilobytes (KiB); macOS reports bytes.
-    peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-    return Run(seconds=seconds, cpu=usage.ru_utime + usage.ru_stime, peak_rss=peak, stdout=stdout + stderr)
+    assert _LAUNCHER is not None
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "out"
+        _LAUNCHER.start(argv, env=env, out=out)
+        done = _LAUNCHER.finish()
+        output = out.read_bytes().decode(errors="replace")
+    if done["code"] != 0:
+        tail = "\n".join(output.strip().splitlines()[-20:])
+        raise SystemExit(f"`{' '.join(argv)}` exited {done['code']}:\n{tail}")
+    return Run(seconds=done["seconds"], cpu=done["cpu"], peak_rss=done["peak"], stdout=output)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -477,41 +519,43 @@ def _cpu_of(pid: int) -> float:
 
 def measure_watch(argv: list[str], *, env: dict[str, str], tree: Tree, output: Path, revision: int) -> Run:
     """Start `watch`, let it build, save a one-answer edit, and time until the new .apkg is in place."""
-    import queue
     import signal
-    import threading
 
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=REPO, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in child.stdout], daemon=True).start()  # type: ignore
+    assert _LAUNCHER is not None
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "out"
+        pid = _LAUNCHER.start(argv, env=env, out=out)
+        seen = 0
 
-    def next_summary() -> str:
-        seen = []
-        while True:
-            try:
-                line = lines.get(timeout=600)
-            except queue.Empty:
-                child.kill()
-                raise SystemExit(f"`{' '.join(argv)}` printed no summary in 10 minutes:\n{''.join(seen)}")
-            seen.append(line)
-            if _SUMMARY.search(line) or "nothing was written" in line:
-                return "".join(seen)
+        def next_summary() -> str:
+            nonlocal seen
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                text = out.read_bytes().decode(errors="replace") if out.exists() else ""
+                lines = text[seen:].splitlines(keepends=True)
+                for i, line in enumerate(lines):
+                    if line.endswith("\n") and (_SUMMARY.search(line) or "nothing was written" in line):
+                        found = "".join(lines[:i + 1])
+                        seen += len(found)
+                        return found
+                time.sleep(0.005)
+            os.kill(pid, signal.SIGKILL)
+            raise SystemExit(f"`{' '.join(argv)}` printed no summary in 10 minutes:\n{text}")
 
-    next_summary()  # the build at start
-    time.sleep(0.5)  # let the watcher settle, as a person would before the next save
-    inode, cpu = output.stat().st_ino, _cpu_of(child.pid)
-    start = time.perf_counter()
-    edit_answer(tree, revision=revision)
-    text = next_summary()
-    seconds = time.perf_counter() - start
-    used = _cpu_of(child.pid) - cpu
-    replaced = output.stat().st_ino != inode
-    child.send_signal(signal.SIGINT)
-    _, _, usage = os.wait4(child.pid, 0)
-    peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+        next_summary()  # the build at start
+        time.sleep(0.5)  # let the watcher settle, as a person would before the next save
+        inode, cpu = output.stat().st_ino, _cpu_of(pid)
+        start = time.perf_counter()
+        edit_answer(tree, revision=revision)
+        text = next_summary()
+        seconds = time.perf_counter() - start
+        used = _cpu_of(pid) - cpu
+        replaced = output.stat().st_ino != inode
+        os.kill(pid, signal.SIGINT)
+        done = _LAUNCHER.finish()
     if not replaced:
         text += "\n(the .apkg was not replaced)"
-    return Run(seconds=seconds, cpu=used, peak_rss=peak, stdout=text)
+    return Run(seconds=seconds, cpu=used, peak_rss=done["peak"], stdout=text)
 
 
 def benchmark(*, tree: Tree, work: Path, repeat: int) -> tuple[dict[str, Series], dict[str, int], list[str]]:
@@ -707,10 +751,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the trees and outputs afterwards")
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("TREE", "OUT"),
                         help="only run the floor: parse TREE with PyYAML, write OUT with genanki")
+    parser.add_argument("--launcher", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.launcher:
+        launcher()
+        return
     if args.floor:
         floor(*args.floor)
         return
+    global _LAUNCHER
+    _LAUNCHER = Launcher()
     names = [name.strip() for name in args.shape.split(",") if name.strip()]
     unknown = [name for name in names if name not in SHAPES]
     if unknown or not names:
@@ -772,7 +822,9 @@ def main(argv: list[str] | None = None) -> None:
         "Each figure is a whole process (`python -m builder ...`, or the floor script), interpreter start-up "
         "included, except watch: the time from saving the edit to the watcher's summary line, printed once the "
         "new .apkg is in place, and the CPU the watcher spent on it. Peak RSS is the process's own maximum "
-        "resident set (MB = 10⁶ bytes). The floor parses every file with `yaml.CSafeLoader` and writes the same "
+        "resident set (MB = 10⁶ bytes); every command is started from a small launcher process, so that the "
+        "benchmark's own memory is not counted in it (the kernel counts a parent's resident memory at the fork "
+        "in a child's peak). The floor parses every file with `yaml.CSafeLoader` and writes the same "
         "notes with genanki's `Package.write_to_file`.",
         "",
         f"Budgets: {'every budget passed' if not failed else 'FAILED on ' + ', '.join(failed)}. "
@@ -780,6 +832,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if notes:
         out += ["", "Noticed while checking the runs' output:", *(f"- {note}" for note in notes)]
+    _LAUNCHER.close()
     print("\n".join(out))
 
 

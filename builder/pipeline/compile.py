@@ -252,7 +252,14 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
 
 def _id_only(item: Item) -> Item:
     """An item reduced to what checking ids needs: its id and where it is."""
-    return Item(id=item.id, deck="", sources=(), path=item.path, line=item.line, lines=("id", item.line_of("id")))
+    lines = item.lines
+    line = lines[1] if lines[:1] == ("id",) else item.line_of("id")
+    return _make_item((item.id, "", (), None, None, None, None, None, (), False, (), item.path, item.line, ("id", line),
+                       _NOWHERE))
+
+
+_make_item = Item._make
+_NOWHERE = Path()
 
 
 def _cached(cache: Cache, entry: tuple, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
@@ -301,7 +308,7 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
                 note = note_from_row(row)
             except (TypeError, ValueError, IndexError):
                 note = None
-            if note is not None and any(media.name_for(image.path) != image.name for image in note.media):
+            if note is not None and note.media and any(media.name_for(i.path) != i.name for i in note.media):
                 note = None
         notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems))
     return problems, pack(job.path.parent, job.digest, items, notes, keys=b"".join(keys),
