@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -73,4 +74,6 @@ def watch(*, cards_dir: Path, output: Path | None, on_build: Callable[[Summary |
     ):
         if changes or not built:
             built = True
-            on_build(build_once(cards_dir=cards_dir, output=output, cache=cache, force=force))
+            outcome = build_once(cards_dir=cards_dir, output=output, cache=cache, force=force)
+            gc.freeze()  # what the build keeps for the next one is never garbage: the collector can skip it
+            on_build(outcome)
