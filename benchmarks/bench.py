@@ -321,7 +321,10 @@ def edit_answer(tree: Tree, *, revision: int) -> None:
     lines = tree.edit_path.read_text(encoding="utf-8").split("\n")
     assert lines[tree.edit_line - 1].startswith("    answer: "), lines[tree.edit_line - 1]
     lines[tree.edit_line - 1] = f"    answer: Revised answer number {revision}."
-    tree.edit_path.write_text("\n".join(lines), encoding="utf-8")
+    # Saved as editors save: a new file moved over the old, so a watcher never reads half a file.
+    temp = tree.edit_path.with_name(f".{tree.edit_path.name}.saving")
+    temp.write_text("\n".join(lines), encoding="utf-8")
+    os.replace(temp, tree.edit_path)
 
 
 # --- the floor: the least any tool must do -------------------------------------------------------------------
