@@ -13,7 +13,9 @@ from ..model import Item, Note, Problem, Source, Tree
 from ..pipeline.build import compile_clean
 from ..pipeline.cache import Cache
 from ..pipeline.compile import Compiled, Progress
+from ..pipeline.texts import fold, read_text
 from ..pipeline.validate import CLOZE, CLOZE_ANSWER
+from .editorial import editorial
 
 LONG_ANSWER = 15
 LONG_QUESTION = 30
@@ -22,18 +24,11 @@ MAX_ITEMS = 3
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK = re.compile(r"(?i)</?(?:div|p|br|hr|li|ul|ol|blockquote|tr|td|th|table|h[1-6]|pre)\b[^>]*>")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
-_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
-                       "–": "-", "—": "-", "‑": "-", "−": "-", "\u00a0": " "})
 
 
 def plain(fragment: str) -> str:
     """Rendered HTML as the words a person reads."""
     return " ".join(html.unescape(_TAG.sub("", _BLOCK.sub(" ", fragment))).split())
-
-
-def fold(text: str) -> str:
-    """Text for matching quotes: case, whitespace and typographic quotes and dashes ignored."""
-    return " ".join(text.translate(_FOLD).casefold().split())
 
 
 def check(*, cards_dir: Path, cache: Cache | None = None, progress: Progress | None = None) -> Compiled:
@@ -45,12 +40,14 @@ def check(*, cards_dir: Path, cache: Cache | None = None, progress: Progress | N
 
 def lint(tree: Tree, notes: tuple[Note, ...]) -> list[Problem]:
     """Every lint finding for a compiled tree, less what each item's `allow` silences."""
-    texts = _source_texts(tree.sources)
-    findings = [f for item, note in zip(tree.items, notes) for f in _item_findings(item, note, texts, tree.sources)]
+    raw, unread = source_texts(tree.sources, unverified="its quotes were not verified")
+    texts = {key: fold(text) for key, text in raw.items()}
+    findings = [f for item, note in zip(tree.items, notes) for f in _item_findings(item, note)]
+    findings += [f for item in tree.items for f in _citations(item, texts, tree.sources)]
     findings += _duplicates(tree.items, notes)
+    findings += editorial(tree, _warn)
     kept = [problem for problem, item in findings if problem.rule not in item.allow]
-    unreadable = [text for text in texts.values() if isinstance(text, Problem)]
-    return kept + _unused_sources(tree) + unreadable
+    return kept + _unused_sources(tree) + unread
 
 
 def _warn(item: Item, key: str, rule: str, message: str) -> tuple[Problem, Item]:
@@ -58,7 +55,7 @@ def _warn(item: Item, key: str, rule: str, message: str) -> tuple[Problem, Item]
     return Problem(path=item.path, line=item.line_of(key), message=message, severity="warning", rule=rule), item
 
 
-def _item_findings(item: Item, note: Note, texts: dict, sources: dict[str, Source]) -> Iterator[tuple[Problem, Item]]:
+def _item_findings(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
     """The per-item rules."""
     if item.kind == "cloze":
         words = len(plain(CLOZE_ANSWER.sub(r"\1", note.fields[0])).split())
@@ -85,11 +82,38 @@ def _item_findings(item: Item, note: Note, texts: dict, sources: dict[str, Sourc
             yield _warn(item, "answer", "yes-no", "answer is just yes/no; ask for the fact itself")
     if not item.quote:
         yield _warn(item, "id", "no-quote", "no quote from the source supports this card")
+
+
+def text_source(key: str, sources: dict[str, Source]) -> Source | None:
+    """The source whose `text:` checks a citation of `key`: itself, or the first along its `via:` chain."""
+    seen = set()
+    source = sources.get(key)
+    while source is not None and source.text is None and source.via and source.key not in seen:
+        seen.add(source.key)
+        source = sources.get(source.via)
+    return source if source is not None and source.text is not None else None
+
+
+def _citations(item: Item, texts: dict[str, str], sources: dict[str, Source]) -> Iterator[tuple[Problem, Item]]:
+    """quote-not-found (the quote is in none of the cited texts) and citation-unsupported (missing from some)."""
+    if not item.quote:
         return
-    checked = [texts[key] for key in item.sources if isinstance(texts.get(key), str)]
-    if checked and not any(fold(item.quote) in text for text in checked):
-        names = ", ".join(str(sources[key].text.name) for key in item.sources if isinstance(texts.get(key), str))
+    quote = fold(item.quote)
+    checked = {key: found.key for key in item.sources
+               if (found := text_source(key, sources)) is not None and found.key in texts}
+    if not checked:
+        return
+    missing = [key for key, text_key in checked.items() if quote not in texts[text_key]]
+    if len(missing) == len(checked):
+        names = ", ".join(dict.fromkeys(sources[k].text.name for k in checked.values()))  # type: ignore[union-attr]
         yield _warn(item, "quote", "quote-not-found", f"quote not found in {names}")
+        return
+    for key in missing:
+        text = sources[checked[key]]
+        via = f" (through 'via: {text.key}')" if text.key != key else ""
+        yield _warn(item, "source", "citation-unsupported",
+                    f"cites '{key}', but its text {text.text.name}{via} does not contain the quote; "  # type: ignore[union-attr]
+                    "cite only the sources that say it")
 
 
 def _duplicates(items: tuple[Item, ...], notes: tuple[Note, ...]) -> Iterator[tuple[Problem, Item]]:
@@ -112,21 +136,26 @@ def _unused_sources(tree: Tree) -> list[Problem]:
     cited = {key for item in tree.items for key in item.sources}
     return [Problem(path=s.path, line=s.line, message=f"source '{s.key}' is not cited by any card",
                     severity="warning", rule="unused-source")
-            for key, s in tree.sources.items() if key not in cited]
+            for key, s in tree.sources.items() if key not in cited and s.via is None]
 
 
-def _source_texts(sources: dict[str, Source]) -> dict[str, str | Problem]:
-    """Each source's `text:` file, folded for matching; a warning where it can't be read."""
-    texts: dict[str, str | Problem] = {}
+def source_texts(sources: dict[str, Source], *, unverified: str) -> tuple[dict[str, str], list[Problem]]:
+    """Each source's readable `text:`, and one finding per text that couldn't be used.
+
+    A missing file is a note (a clone without the articles still passes `check --strict`); a file
+    that exists but can't be used (not a regular file, too large, not UTF-8) is a warning.
+    """
+    texts: dict[str, str] = {}
+    problems: list[Problem] = []
     for key, source in sources.items():
         if source.text is None:
             continue
-        path = Path(source.text)
-        try:
-            texts[key] = fold(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as err:
-            reason = "not found" if isinstance(err, FileNotFoundError) else "unreadable"
-            texts[key] = Problem(path=source.path, line=source.line, severity="warning", rule="quote-not-found",
-                                 message=f"text file '{source.text}' of source '{key}' is {reason}; "
-                                 "its quotes were not verified")
-    return texts
+        text = read_text(source.text)
+        if isinstance(text, str):
+            texts[key] = text
+            continue
+        problems.append(Problem(
+            path=source.path, line=source.line, severity="note" if text.missing else "warning",
+            rule=None if text.missing else "quote-not-found",
+            message=f"text file '{source.text.as_posix()}' of source '{key}' is {text.reason}; {unverified}"))
+    return texts, problems
