@@ -166,6 +166,37 @@ def preview(cards_dir: Path, output: Path) -> None:
 
 @cli.command()
 @CARDS
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("coverage.html"),
+              show_default=True, help="Where to write the HTML page.")
+@click.option("--min", "minimum", type=click.FloatRange(0, 100), metavar="N",
+              help="Exit 1 when under N percent of the sentences are quoted (for CI).")
+def coverage(cards_dir: Path, output: Path, minimum: float | None) -> None:
+    """Show which sentences of each source's `text:` some card quotes, and write them as an HTML page.
+
+    Prints each text's share, then `text-path:line: uncovered: "…"` for every sentence no card quotes.
+
+    Example: deckbuild coverage cards -o coverage.html --min 80
+    """
+    from .commands.coverage import percent, report_lines, write_coverage
+
+    try:
+        measured = write_coverage(cards_dir=cards_dir, output=output)
+    except DeckbuildError as err:
+        _fail(err)
+    for problem in measured.unread:
+        click.echo(str(problem), err=True)
+    for line in report_lines(measured):
+        click.echo(line)
+    click.echo(f"{measured.covered} of {measured.total} sentences quoted "
+               f"({percent(measured.covered, measured.total)}) in {len(measured.articles)} "
+               f"text{'s' * (len(measured.articles) != 1)} → {output}")
+    if minimum is not None and measured.covered * 100 < minimum * measured.total or minimum and not measured.total:
+        click.echo(f"coverage is under --min {minimum:g}%", err=True)
+        raise SystemExit(1)
+
+
+@cli.command()
+@CARDS
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
 @cache_options
