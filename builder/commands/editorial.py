@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Callable
 
 from ..model import Item, Problem, Tree
-from ..pipeline.texts import fold
+from ..pipeline.texts import fold, fold_case
 
 Finding = tuple[Problem, Item]
 Warn = Callable[[Item, str, str, str], Finding]
@@ -29,6 +30,7 @@ according called called known kind way ways one ones another something thing thi
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ed", "es", "s")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__", re.S)
+_TAG = re.compile(r"<[^>]*>")
 _MARKUP = re.compile(r"<[^>]*>|[*_`#>\[\]()!]")
 _DELETION = re.compile(r"\{\{c(\d+)::(.*?)(?:::([^{}]*))?\}\}", re.S)
 
@@ -41,13 +43,31 @@ HEDGES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("at least in part", re.compile(r"\bat least in part\b")),
     ("model", re.compile(r"\bmodels?\b")),
 )
+_ANY_HEDGE = re.compile("|".join(pattern.pattern for _, pattern in HEDGES))
 
 
-def words(text: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)  # each rule reads the same few texts of an item
+def words(text: str) -> tuple[str, ...]:
     """The words of Markdown/plain text, folded, possessives dropped."""
-    return [w.removesuffix("'s") for w in _WORD.findall(fold(_MARKUP.sub(" ", text)))]
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    folded = fold_case(text)
+    found = _WORD.findall(folded)
+    return tuple(w[:-2] if w.endswith("'s") else w for w in found) if "'s" in folded else tuple(found)
 
 
+@functools.lru_cache(maxsize=4096)
+def spaced(text: str) -> str:
+    """A text folded to its words between spaces, for fast 'has a word starting with' tests."""
+    return " " + " ".join(words(text)) + " "
+
+
+def shows(text: str, stem_: str) -> bool:
+    """Whether some word of `text` starts with `stem_` (so has that stem, or a longer one)."""
+    return f" {stem_}" in spaced(text)
+
+
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude stem, so that 'inflamed' meets 'inflammation' and 'scanning' meets 'scans'."""
     for suffix in _SUFFIXES:
@@ -74,6 +94,7 @@ def card_text(item: Item) -> str:
     return " ".join(part for part in (item.question, item.answer, item.cloze, item.extra) if part)
 
 
+@functools.lru_cache(maxsize=1024)
 def deletions(cloze: str) -> dict[int, tuple[str, str]]:
     """Per cloze number: the hidden text, and the text shown on its front (its hint in place of the blank)."""
     numbers = sorted({int(m[1]) for m in _DELETION.finditer(cloze)})
@@ -97,7 +118,7 @@ def editorial(tree: Tree, warn: Warn) -> Iterator[Finding]:
 
 def _hedges(item: Item, warn: Warn) -> Iterator[Finding]:
     """hedge-dropped: a kind of hedge in the quote that the card no longer has."""
-    if not item.quote:
+    if not item.quote or not _ANY_HEDGE.search(item.quote.lower()):
         return
     quote, card = fold(item.quote), fold(card_text(item))
     dropped = sorted((found.start(), found[0]) for _, pattern in HEDGES
@@ -110,7 +131,7 @@ def _hedges(item: Item, warn: Warn) -> Iterator[Finding]:
 
 def _answer_in_question(item: Item, warn: Warn) -> Iterator[Finding]:
     """answer-in-question: a short answer whose every content word the question already shows."""
-    subject = set(words(item.deck.replace("::", " ")))
+    subject = set(words(item.deck.replace("::", " ")))  # cached: decks repeat
     if item.kind == "cloze":
         pairs = [(f"c{n}", hidden, front) for n, (hidden, front) in deletions(item.cloze or "").items()]
         key = "cloze"
@@ -120,12 +141,14 @@ def _answer_in_question(item: Item, warn: Warn) -> Iterator[Finding]:
             pairs.append(("reverse card's answer", item.question or "", item.answer or ""))
         key = "answer"
     for what, answer, question in pairs:
-        if len(words(answer)) > SHORT_ANSWER:
+        if len(answer.split()) > SHORT_ANSWER or len(words(answer)) > SHORT_ANSWER:
             continue
         found = content(answer)
         found = [w for w in found if w not in subject] or found
-        shown = stems(question)
-        if found and all(stem(w) in shown for w in found):
+        if not found:
+            continue
+        raw = question.casefold()  # a quick test first: every stem must at least stand in it somewhere
+        if all(stem(w) in raw for w in found) and all(shows(question, stem(w)) for w in found):
             yield warn(item, key, "answer-in-question",
                        f"the {what}'s words ({', '.join(dict.fromkeys(found))}) already stand in the question; "
                        "ask for something the question does not give away")
@@ -136,7 +159,7 @@ _CHOICE = re.compile(r"([a-z0-9'-]+),?\s+or\s+(?:(?:the|a|an)\s+)?([a-z0-9'-]+)[
 
 def _choice(item: Item) -> tuple[str, str] | None:
     """The two options of an 'X or Y?' question whose answer picks one and adds nothing, else None."""
-    if item.kind != "qa":
+    if item.kind != "qa" or " or " not in (item.question or "").lower():
         return None
     matches = list(_CHOICE.finditer(fold(_MARKUP.sub(" ", item.question or ""))))
     if not matches:
@@ -159,10 +182,9 @@ def _quote_unrelated(item: Item, warn: Warn) -> Iterator[Finding]:
     """quote-unrelated: a quote that shares no content word with its card."""
     if not item.quote:
         return
-    cloze = _DELETION.sub(lambda m: f" {m[2]} {m[3] or ''} ", item.cloze or "")
-    card = stems(" ".join(part for part in (item.question, item.answer, cloze, item.extra) if part))
-    quoted = stems(item.quote)
-    if quoted and not quoted & card:
+    card = card_text(item).casefold()
+    quoted = [w for w in words(item.quote) if w not in STOP]
+    if quoted and not any(stem(w) in card for w in quoted):  # anywhere in the card, even inside a word
         yield warn(item, "quote", "quote-unrelated",
                    "the quote shares no word with the card; was it pasted from the wrong place?")
 
@@ -176,18 +198,17 @@ def answer_key(text: str) -> str:
 
 def _shared_answers(items: tuple[Item, ...], warn: Warn) -> Iterator[Finding]:
     """shared-answer: three or more items of one top-level deck with the same answer, named at the first."""
-    groups: dict[tuple[str, str], list[Item]] = {}
+    groups: dict[tuple[str, str], dict[int, Item]] = {}
     for item in items:
         if "shared-answer" in item.allow:
             continue  # an item allowed to share its answer doesn't count towards a group
         answers = [hidden for hidden, _ in deletions(item.cloze).values()] if item.cloze else [item.answer or ""]
         for key in dict.fromkeys(answer_key(answer) for answer in answers):
             if key:
-                group = groups.setdefault((item.deck.split("::")[0], key), [])
-                if item not in group:
-                    group.append(item)
-    for (_, key), group in groups.items():
-        if len(group) >= SHARED:
+                groups.setdefault((item.deck.split("::")[0], key), {})[id(item)] = item
+    for (_, key), members in groups.items():
+        if len(members) >= SHARED:
+            group = list(members.values())
             first = group[0]
             names = ", ".join(f"{i.id} ({i.path}:{i.line_of('cloze' if i.cloze else 'answer')})" for i in group)
             yield warn(first, "cloze" if first.cloze else "answer", "shared-answer",

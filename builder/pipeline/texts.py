@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TEXT_LIMIT = 20_000_000  # bytes: a `text:` file larger than this is not read
-_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
+FOLD_TABLE = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
                        "–": "-", "—": "-", "‑": "-", "−": "-", "\u00a0": " "})
 
 
@@ -63,9 +63,14 @@ def _limit(limit: int) -> str:
     return f"{limit / 1_000_000:g} MB" if limit >= 1_000_000 else f"{limit}-byte"
 
 
+def fold_case(text: str) -> str:
+    """`fold` without the whitespace: for word matching, where spacing doesn't matter."""
+    return text.translate(FOLD_TABLE).casefold()
+
+
 def fold(text: str) -> str:
     """Text for matching quotes: case, whitespace and typographic quotes and dashes ignored."""
-    return " ".join(text.translate(_FOLD).casefold().split())
+    return " ".join(text.translate(FOLD_TABLE).casefold().split())
 
 
 def fold_map(text: str) -> tuple[str, list[int]]:
@@ -73,7 +78,7 @@ def fold_map(text: str) -> tuple[str, list[int]]:
     out: list[str] = []
     origin: list[int] = []
     space = False
-    for index, char in enumerate(text.translate(_FOLD)):
+    for index, char in enumerate(text.translate(FOLD_TABLE)):
         if char.isspace():
             space = bool(out)
             continue
