@@ -109,6 +109,15 @@ def test_a_missing_text_is_a_note_and_min_fails_with_nothing_measured(write_tree
     assert deckbuild("coverage", tree, "-o", tmp_path / "c.html", "--min", "1").exit_code == 1
 
 
+def test_an_unsafe_text_is_skipped_with_a_warning(write_tree, deckbuild, tmp_path):
+    tree = write_tree({"deck.yaml": DECK}, sources=SOURCES.replace("text: art.txt", "text: /dev/zero"))
+    result = deckbuild("coverage", tree, "-o", tmp_path / "c.html")
+    assert result.exit_code == 0, result.output
+    assert f"{tree}/sources.yaml:1: warning [quote-not-found] text file '/dev/zero' of source 'art' is not a regular " \
+        "file; its coverage was not measured" in result.output
+    assert "0 of 0 sentences quoted (n/a) in 0 texts" in result.output
+
+
 @pytest.mark.parametrize("text, expected", [
     ("One. Two! Three? four. Five", ["One.", "Two!", "Three? four.", "Five"]),
     ("Dr. Abraham says so (a.k.a. fog.) Then e.g. this. 3.5 mg. “Quoted.” Next", [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import html
 import json
 import re
@@ -95,6 +96,11 @@ def skipped_spans(text: str, skip: tuple[str, ...]) -> list[tuple[int, int]]:
                 spans.append((starts[first - 1], starts[last] if last < len(starts) else len(text)))
         else:
             spans += [m.span() for m in re.finditer(entry, text, re.MULTILINE) if m.end() > m.start()]
+    return _merge(spans)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans sorted, with overlapping or touching ones joined."""
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
@@ -102,6 +108,12 @@ def skipped_spans(text: str, skip: tuple[str, ...]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def _overlaps(spans: list[tuple[int, int]], starts: list[int], a: int, b: int) -> bool:
+    """Whether merged, sorted `spans` (whose starts are `starts`) overlap [a, b) by a character or more."""
+    i = bisect.bisect_left(starts, b) - 1  # the last span starting before b
+    return i >= 0 and spans[i][1] > a
 
 
 def sentence_spans(text: str, skipped: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -162,9 +174,12 @@ def measure(*, cards_dir: Path) -> Coverage:
                 quoted.append(Quoted(start=origin[at], end=origin[at + len(quote) - 1] + 1, card=index))
                 at = folded.find(quote, at + 1)
         skipped = skipped_spans(text, source.skip)
+        spans = _merge([(q.start, q.end) for q in quoted])
+        starts = [a for a, _ in spans]
+        line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         sentences = tuple(
-            Sentence(start=a, end=b, line=text.count("\n", 0, a) + 1, text=" ".join(text[a:b].split()),
-                     covered=any(q.start < b and q.end > a for q in quoted))
+            Sentence(start=a, end=b, line=bisect.bisect_right(line_starts, a), text=" ".join(text[a:b].split()),
+                     covered=_overlaps(spans, starts, a, b))
             for a, b in sentence_spans(text, skipped))
         articles.append(Article(source=source, text=text, skipped=tuple(skipped), sentences=sentences,
                                 quoted=tuple(quoted)))
@@ -242,12 +257,32 @@ def _segments(article: Article, cards: tuple[tuple[str, str], ...]) -> str:
             tuple((s.start, s.end) for s in uncovered):
         cuts |= {a, b}
     points = sorted(cuts)
+    by_start = sorted(article.quoted, key=lambda q: q.start)
+    by_end = sorted(article.quoted, key=lambda q: q.end)
+    active: dict[int, int] = {}  # card -> how many of its quoted spans cover the current segment
+    started = ended = 0
+    skips, sentences = list(article.skipped), uncovered
+    skip_at = sentence_at = 0
     out = []
     for a, b in zip(points, points[1:]):
+        while started < len(by_start) and by_start[started].start <= a:
+            active[by_start[started].card] = active.get(by_start[started].card, 0) + 1
+            started += 1
+        while ended < len(by_end) and by_end[ended].end <= a:
+            card = by_end[ended].card
+            active[card] -= 1
+            if not active[card]:
+                del active[card]
+            ended += 1
+        while skip_at < len(skips) and skips[skip_at][1] <= a:
+            skip_at += 1
+        while sentence_at < len(sentences) and sentences[sentence_at].end <= a:
+            sentence_at += 1
         piece = esc(text[a:b])
-        quoting = sorted({q.card for q in article.quoted if q.start <= a and b <= q.end})
-        sentence = next((s for s in uncovered if s.start <= a and b <= s.end), None)
-        skipped = any(s <= a and b <= e for s, e in article.skipped)
+        quoting = sorted(active)
+        sentence = sentences[sentence_at] if sentence_at < len(sentences) and sentences[sentence_at].start <= a \
+            else None
+        skipped = skip_at < len(skips) and skips[skip_at][0] <= a
         if quoting:
             names = "\n".join(f"{cards[i][0]} ({cards[i][1]})" for i in quoting)
             many = " cv-many" if len(quoting) > 1 else ""
