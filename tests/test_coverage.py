@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from builder.commands.coverage import measure, sentence_spans, skipped_spans
+from builder.commands.coverage import measure
+from builder.pipeline.texts import sentence_spans, skipped_spans
 
 ART = """\
 Home > Health > Brains

@@ -10,7 +10,9 @@ import pytest
 ART = ("Microglia are tiny cells in the brain.\n"
        "Some researchers hypothesize that certain molecules may get microglia stirred up.\n"
        "A 2014 study suggests that spinal microglia may be responsible, at least in part, for pain.\n"
-       "Brain scans show neuroinflammation.\n")
+       "Brain scans show neuroinflammation.\n"
+       "Christie and colleagues found that glia hold neurons together.\n"
+       "Further reading: Glue of the brain.\n")
 OTHER = "People with fibromyalgia have a bigger-than-normal reaction to painful sensations.\n"
 SOURCES = """\
 art:
@@ -20,7 +22,16 @@ other:
   title: The other article
   text: other.txt
 paper:
-  title: A paper the article lists
+  title: Spinal microglia and pain
+  author: Yasui M, et al.
+  date: 2014-09
+  via: art
+christie:
+  title: Glia at work
+  author: Graeber MB, Christie MJ
+  via: art
+titled:
+  title: Glue of the Brain
   via: art
 loose:
   title: A paper with no text
@@ -60,10 +71,10 @@ def rules(found) -> list[str]:
 
 GOOD = """
     id: good
-    question: What do some researchers hypothesize may get microglia stirred up?
-    answer: Certain molecules.
+    question: What does a 2014 study suggest may be responsible, at least in part, for pain?
+    answer: Spinal microglia.
     source: [art, paper]
-    quote: "Some researchers hypothesize that certain molecules may get microglia stirred up"
+    quote: "A 2014 study suggests that spinal microglia may be responsible, at least in part, for pain"
     """
 
 
@@ -96,6 +107,35 @@ def test_a_paper_is_checked_against_the_article_that_lists_it(write_tree, deckbu
         """))
     assert rules(found) == ["citation-unsupported"]
     assert "cites 'paper', but its text art.txt (through 'via: art') does not contain the quote" in found[0][3]
+
+
+def test_a_listed_paper_is_cited_only_where_the_sentence_names_it(write_tree, deckbuild):
+    found = findings(write_tree, deckbuild, deck("""
+        id: paper-not-named-here
+        question: What do brain scans show?
+        answer: Neuroinflammation.
+        source: [art, paper]
+        quote: "Brain scans show neuroinflammation."
+        """))
+    assert [(line, rule) for _, line, rule, _ in found] == [(6, "citation-unsupported")]
+    assert found[0][3] == ("cites 'paper', but the sentence of art.txt this quote comes from names neither its authors, "
+                           "its year nor its title; cite 'paper' only where 'art' ties the fact to it")
+
+
+def test_a_sentence_naming_the_paper_by_author_or_title_supports_it(write_tree, deckbuild):
+    assert findings(write_tree, deckbuild, deck("""
+        id: by-author
+        question: What do glia hold together?
+        answer: Neurons.
+        source: [art, christie]
+        quote: "glia hold neurons together"
+        """, """
+        id: by-title
+        question: What further reading does the article give?
+        answer: Glue of the brain.
+        source: titled
+        quote: "Glue of the brain"
+        """)) == []
 
 
 def test_a_source_without_text_is_not_checked(write_tree, deckbuild):

@@ -13,17 +13,10 @@ from ..errors import UsageError
 from ..model import Problem, Source
 from ..pipeline.build import compile_clean
 from ..pipeline.state import write_atomic
-from ..pipeline.texts import fold, fold_map
-from ..pipeline.validate import line_range
-from .lint import source_texts, text_source
+from ..pipeline.texts import fold, fold_map, merge_spans, occurrences, overlaps, sentence_spans, skipped_spans
+from .citations import source_texts, text_source
 
 GENERATOR = '<meta name="generator" content="deckbuild coverage">'
-# Words whose trailing period doesn't end a sentence.
-_ABBREVIATIONS = frozenset("dr mr mrs ms prof st vs al etc e.g i.e a.k.a fig no approx jr sr".split())
-_END = re.compile(r"[.!?]+[\"”’')\]]*")
-_OPENING = "\"“‘(["
-_SPACE = re.compile(r"\s*")
-_LAST_WORD = re.compile(r"[\w.]+\Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,75 +77,6 @@ def percent(covered: int, total: int) -> str:
     return f"{int(covered * 1000 / total) / 10:g}%" if total else "n/a"
 
 
-def skipped_spans(text: str, skip: tuple[str, ...]) -> list[tuple[int, int]]:
-    """The character spans of `text` that its source's `skip:` entries exclude, merged and sorted."""
-    starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    spans = []
-    for entry in skip:
-        lines = line_range(entry)
-        if lines is not None:
-            first, last = lines
-            if first <= len(starts):
-                spans.append((starts[first - 1], starts[last] if last < len(starts) else len(text)))
-        else:
-            spans += [m.span() for m in re.finditer(entry, text, re.MULTILINE) if m.end() > m.start()]
-    return _merge(spans)
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Spans sorted, with overlapping or touching ones joined."""
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def _overlaps(spans: list[tuple[int, int]], starts: list[int], a: int, b: int) -> bool:
-    """Whether merged, sorted `spans` (whose starts are `starts`) overlap [a, b) by a character or more."""
-    i = bisect.bisect_left(starts, b) - 1  # the last span starting before b
-    return i >= 0 and spans[i][1] > a
-
-
-def sentence_spans(text: str, skipped: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The sentences of `text` outside the skipped spans: split at line ends and at sentence punctuation."""
-    kept, position = [], 0
-    for start, end in skipped + [(len(text), len(text))]:
-        if start > position:
-            kept.append((position, start))
-        position = max(position, end)
-    spans = []
-    for start, end in kept:
-        for line in re.finditer(r"[^\n]+", text[start:end]):
-            spans += _split_line(text, start + line.start(), start + line.end())
-    return spans
-
-
-def _split_line(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """One line's sentences: each ends at . ! or ? (and closing quotes) before a capital, digit or the line end."""
-    spans, begin = [], start
-    for match in _END.finditer(text, start, end):
-        gap = _SPACE.match(text, match.end(), end).end()
-        if gap < end and (gap == match.end() or not (text[gap].isupper() or text[gap].isdigit()
-                                                     or text[gap] in _OPENING)):
-            continue  # no space after ("a.k.a.", "3.5"), or a lower-case word follows
-        word = _LAST_WORD.search(text, max(begin, match.start() - 12), match.start())
-        if match.group().startswith(".") and word and word.group().lower() in _ABBREVIATIONS:
-            continue
-        spans.append((begin, match.end()))
-        begin = match.end()
-    spans.append((begin, end))
-    out = []
-    for a, b in spans:
-        piece = text[a:b]
-        a, b = a + len(piece) - len(piece.lstrip()), b - (len(piece) - len(piece.rstrip()))
-        if re.search(r"\w", text[a:b]):
-            out.append((a, b))
-    return out
-
-
 def measure(*, cards_dir: Path) -> Coverage:
     """The coverage of every readable source text by the quotes of the cards citing it."""
     compiled, _ = compile_clean(cards_dir)
@@ -169,17 +93,14 @@ def measure(*, cards_dir: Path) -> Coverage:
             quote = fold(item.quote or "")
             if key not in cites or not quote:
                 continue
-            at = folded.find(quote)
-            while at >= 0:
-                quoted.append(Quoted(start=origin[at], end=origin[at + len(quote) - 1] + 1, card=index))
-                at = folded.find(quote, at + 1)
+            quoted += [Quoted(start=a, end=b, card=index) for a, b in occurrences(folded, origin, quote)]
         skipped = skipped_spans(text, source.skip)
-        spans = _merge([(q.start, q.end) for q in quoted])
+        spans = merge_spans([(q.start, q.end) for q in quoted])
         starts = [a for a, _ in spans]
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         sentences = tuple(
             Sentence(start=a, end=b, line=bisect.bisect_right(line_starts, a), text=" ".join(text[a:b].split()),
-                     covered=_overlaps(spans, starts, a, b))
+                     covered=overlaps(spans, starts, a, b))
             for a, b in sentence_spans(text, skipped))
         articles.append(Article(source=source, text=text, skipped=tuple(skipped), sentences=sentences,
                                 quoted=tuple(quoted)))

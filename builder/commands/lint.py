@@ -13,7 +13,8 @@ from ..model import Item, Note, Problem, Source, Tree
 from ..pipeline.build import compile_clean
 from ..pipeline.cache import Cache
 from ..pipeline.compile import Compiled, Progress
-from ..pipeline.texts import fold, read_text
+from ..pipeline.texts import fold
+from .citations import Texts, citations, source_texts
 from ..pipeline.validate import CLOZE, CLOZE_ANSWER
 from .editorial import editorial
 
@@ -41,9 +42,8 @@ def check(*, cards_dir: Path, cache: Cache | None = None, progress: Progress | N
 def lint(tree: Tree, notes: tuple[Note, ...]) -> list[Problem]:
     """Every lint finding for a compiled tree, less what each item's `allow` silences."""
     raw, unread = source_texts(tree.sources, unverified="its quotes were not verified")
-    texts = {key: fold(text) for key, text in raw.items()}
     findings = [f for item, note in zip(tree.items, notes) for f in _item_findings(item, note)]
-    findings += [f for item in tree.items for f in _citations(item, texts, tree.sources)]
+    findings += citations(tree, Texts(raw), _warn)
     findings += _duplicates(tree.items, notes)
     findings += editorial(tree, _warn)
     kept = [problem for problem, item in findings if problem.rule not in item.allow]
@@ -84,38 +84,6 @@ def _item_findings(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
         yield _warn(item, "id", "no-quote", "no quote from the source supports this card")
 
 
-def text_source(key: str, sources: dict[str, Source]) -> Source | None:
-    """The source whose `text:` checks a citation of `key`: itself, or the first along its `via:` chain."""
-    seen = set()
-    source = sources.get(key)
-    while source is not None and source.text is None and source.via and source.key not in seen:
-        seen.add(source.key)
-        source = sources.get(source.via)
-    return source if source is not None and source.text is not None else None
-
-
-def _citations(item: Item, texts: dict[str, str], sources: dict[str, Source]) -> Iterator[tuple[Problem, Item]]:
-    """quote-not-found (the quote is in none of the cited texts) and citation-unsupported (missing from some)."""
-    if not item.quote:
-        return
-    quote = fold(item.quote)
-    checked = {key: found.key for key in item.sources
-               if (found := text_source(key, sources)) is not None and found.key in texts}
-    if not checked:
-        return
-    missing = [key for key, text_key in checked.items() if quote not in texts[text_key]]
-    if len(missing) == len(checked):
-        names = ", ".join(dict.fromkeys(sources[k].text.name for k in checked.values()))  # type: ignore[union-attr]
-        yield _warn(item, "quote", "quote-not-found", f"quote not found in {names}")
-        return
-    for key in missing:
-        text = sources[checked[key]]
-        via = f" (through 'via: {text.key}')" if text.key != key else ""
-        yield _warn(item, "source", "citation-unsupported",
-                    f"cites '{key}', but its text {text.text.name}{via} does not contain the quote; "  # type: ignore[union-attr]
-                    "cite only the sources that say it")
-
-
 def _duplicates(items: tuple[Item, ...], notes: tuple[Note, ...]) -> Iterator[tuple[Problem, Item]]:
     """Items asking the same question, after case, whitespace and Markdown are normalised."""
     seen: dict[str, Item] = {}
@@ -137,25 +105,3 @@ def _unused_sources(tree: Tree) -> list[Problem]:
     return [Problem(path=s.path, line=s.line, message=f"source '{s.key}' is not cited by any card",
                     severity="warning", rule="unused-source")
             for key, s in tree.sources.items() if key not in cited and s.via is None]
-
-
-def source_texts(sources: dict[str, Source], *, unverified: str) -> tuple[dict[str, str], list[Problem]]:
-    """Each source's readable `text:`, and one finding per text that couldn't be used.
-
-    A missing file is a note (a clone without the articles still passes `check --strict`); a file
-    that exists but can't be used (not a regular file, too large, not UTF-8) is a warning.
-    """
-    texts: dict[str, str] = {}
-    problems: list[Problem] = []
-    for key, source in sources.items():
-        if source.text is None:
-            continue
-        text = read_text(source.text)
-        if isinstance(text, str):
-            texts[key] = text
-            continue
-        problems.append(Problem(
-            path=source.path, line=source.line, severity="note" if text.missing else "warning",
-            rule=None if text.missing else "quote-not-found",
-            message=f"text file '{source.text.as_posix()}' of source '{key}' is {text.reason}; {unverified}"))
-    return texts, problems
