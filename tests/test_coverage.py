@@ -169,12 +169,17 @@ const quoted = marks.map(mark => {
   mark.click();  // unpin
   return {text: mark.textContent, cards, shown, hiddenAfter: document.getElementById("cv-panel").hidden};
 });
+const panel = document.getElementById("cv-panel");
+marks[0].dispatchEvent(new MouseEvent("mouseenter"));
+const hovered = {shown: !panel.hidden, cards: [...panel.querySelectorAll("li")].map(li => li.innerText)};
+marks[0].dispatchEvent(new MouseEvent("mouseleave"));
+hovered.hiddenAfter = panel.hidden;
 const uncovered = [...document.querySelectorAll(".cv-text .cv-uncovered")].map(s => ({text: s.textContent, line: s.dataset.line,
   visible: s.getClientRects().length > 0}));
 const skipped = [...document.querySelectorAll(".cv-text .cv-skip")].map(s => s.textContent);
 const out = document.createElement("pre");
 out.id = "probe";
-out.textContent = JSON.stringify({quoted, uncovered, skipped, total: document.getElementById("cv-total").textContent});
+out.textContent = JSON.stringify({quoted, hovered, uncovered, skipped, total: document.getElementById("cv-total").textContent});
 document.body.append(out);
 </script>
 """
@@ -212,6 +217,7 @@ def test_page_highlights_quotes_lists_their_cards_and_marks_uncovered_sentences(
         ("PET scans. They found", [f"two-sentences {place}:13", f"same-quote {place}:18"]),
     ]
     assert all(q["shown"] and q["hiddenAfter"] for q in report["quoted"])
+    assert report["hovered"] == {"shown": True, "cards": [f"tiny {place}:3"], "hiddenAfter": True}
     assert report["uncovered"] == [{"text": "Glia means glue.", "line": "4", "visible": True}]
     assert report["skipped"] == ["Home > Health > Brains\n", "Advertisement", "Related: ten foods for your brain"]
     assert report["total"] == "4 of 5 sentences quoted (80%)"

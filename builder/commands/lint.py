@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from ..model import Item, Note, Problem, Source, Tree
+from ..model import Item, Note, Problem, Tree
 from ..pipeline.build import compile_clean
 from ..pipeline.cache import Cache
 from ..pipeline.compile import Compiled, Progress
 from ..pipeline.texts import fold
-from .citations import Texts, citations, source_texts
 from ..pipeline.validate import CLOZE, CLOZE_ANSWER
+from .citations import Texts, citations, source_texts
 from .editorial import editorial
 
 LONG_ANSWER = 15
