@@ -169,11 +169,11 @@ const quoted = marks.map(mark => {
   mark.click();  // unpin
   return {text: mark.textContent, cards, shown, hiddenAfter: document.getElementById("cv-panel").hidden};
 });
-const panel = document.getElementById("cv-panel");
+const box = document.getElementById("cv-panel");
 marks[0].dispatchEvent(new MouseEvent("mouseenter"));
-const hovered = {shown: !panel.hidden, cards: [...panel.querySelectorAll("li")].map(li => li.innerText)};
+const hovered = {shown: !box.hidden, cards: [...box.querySelectorAll("li")].map(li => li.innerText)};
 marks[0].dispatchEvent(new MouseEvent("mouseleave"));
-hovered.hiddenAfter = panel.hidden;
+hovered.hiddenAfter = box.hidden;
 const uncovered = [...document.querySelectorAll(".cv-text .cv-uncovered")].map(s => ({text: s.textContent, line: s.dataset.line,
   visible: s.getClientRects().length > 0}));
 const skipped = [...document.querySelectorAll(".cv-text .cv-skip")].map(s => s.textContent);
