@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from builder.commands.coverage import measure
 from builder.pipeline.texts import sentence_spans, skipped_spans
@@ -221,3 +222,15 @@ def test_page_highlights_quotes_lists_their_cards_and_marks_uncovered_sentences(
     assert report["uncovered"] == [{"text": "Glia means glue.", "line": "4", "visible": True}]
     assert report["skipped"] == ["Home > Health > Brains\n", "Advertisement", "Related: ten foods for your brain"]
     assert report["total"] == "4 of 5 sentences quoted (80%)"
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("Ab. ?!\n”“)(3e"), max_size=60),
+       skip=st.lists(st.sampled_from(["1", "2-3", "b", r"\.", "^A"]), max_size=3))
+def test_sentences_are_ordered_disjoint_trimmed_and_never_skipped(text, skip):
+    skipped = skipped_spans(text, tuple(skip))
+    spans = sentence_spans(text, skipped)
+    assert all(a < b for a, b in spans) and all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
+    for a, b in spans:
+        assert text[a:b] == text[a:b].strip() and "\n" not in text[a:b]
+        assert not any(s < b and e > a for s, e in skipped)
