@@ -5,13 +5,10 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from typing import Callable
 
 from ..model import Item, Problem, Source, Tree
 from ..pipeline.texts import fold, fold_map, occurrences, read_text, sentence_spans
-
-Finding = tuple[Problem, Item]
-Warn = Callable[[Item, str, str, str], Finding]
+from .editorial import Finding, Warn
 _NAME = re.compile(r"\b[A-Z][a-zA-Z'’-]{2,}\b")  # a capitalised word: a surname, in an author field
 
 

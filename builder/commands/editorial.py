@@ -25,7 +25,7 @@ least less like made make many me more most much must my neither no nor not now 
 other others our ours out over own per rather same she should since so some such than that the their theirs
 them then there these they this those though through thus to too under until up upon us very was we were what
 when where whether which while who whom whose why will with within without would yet you your yours
-according called called known kind way ways one ones another something thing things besides usually typically
+according called known kind way ways one ones another something thing things besides usually typically
 """.split())
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ed", "es", "s")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
@@ -198,14 +198,14 @@ def answer_key(text: str) -> str:
 
 def _shared_answers(items: tuple[Item, ...], warn: Warn) -> Iterator[Finding]:
     """shared-answer: three or more items of one top-level deck with the same answer, named at the first."""
-    groups: dict[tuple[str, str], dict[int, Item]] = {}
+    groups: dict[tuple[str, str], dict[str, Item]] = {}  # by (top-level deck, answer): items by id
     for item in items:
         if "shared-answer" in item.allow:
             continue  # an item allowed to share its answer doesn't count towards a group
         answers = [hidden for hidden, _ in deletions(item.cloze).values()] if item.cloze else [item.answer or ""]
         for key in dict.fromkeys(answer_key(answer) for answer in answers):
             if key:
-                groups.setdefault((item.deck.split("::")[0], key), {})[id(item)] = item
+                groups.setdefault((item.deck.split("::")[0], key), {})[item.id] = item
     for (_, key), members in groups.items():
         if len(members) >= SHARED:
             group = list(members.values())
