@@ -1,4 +1,4 @@
-"""Source texts (`text:` files): read within bounds, and folded for matching quotes."""
+"""Source texts (`text:` files): read within bounds, folded for matching quotes, split into sentences."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from pathlib import Path
 
 from .validate import line_range
 
+TEXT_LIMIT = 20_000_000  # bytes: a `text:` file larger than this is not read
+FOLD_TABLE = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
+                            "–": "-", "—": "-", "‑": "-", "−": "-", "\u00a0": " "})
 # Words whose trailing period doesn't end a sentence.
 _ABBREVIATIONS = frozenset("dr mr mrs ms prof st vs al etc e.g i.e a.k.a fig no approx jr sr".split())
-_END = re.compile(r"[.!?]+[\"”’')\]]*")
+_END = re.compile(r"[.!?]+[\"”’')\]]*")  # a sentence's end: its punctuation and closing quotes or brackets
 _OPENING = "\"“‘(["
 _SPACE = re.compile(r"\s*")
 _LAST_WORD = re.compile(r"[\w.]+\Z")
-TEXT_LIMIT = 20_000_000  # bytes: a `text:` file larger than this is not read
-FOLD_TABLE = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
-                       "–": "-", "—": "-", "‑": "-", "−": "-", "\u00a0": " "})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
