@@ -190,7 +190,7 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None) -> None:
     click.echo(f"{measured.covered} of {measured.total} sentences quoted "
                f"({percent(measured.covered, measured.total)}) in {len(measured.articles)} "
                f"text{'s' * (len(measured.articles) != 1)} → {output}")
-    if minimum is not None and measured.covered * 100 < minimum * measured.total or minimum and not measured.total:
+    if minimum is not None and (measured.covered * 100 < minimum * measured.total or not measured.total):
         click.echo(f"coverage is under --min {minimum:g}%", err=True)
         raise SystemExit(1)
 

@@ -74,7 +74,7 @@ class Coverage:
 
 def percent(covered: int, total: int) -> str:
     """A share for people, one decimal, never rounded up to a threshold it misses."""
-    return f"{int(covered * 1000 / total) / 10:g}%" if total else "n/a"
+    return f"{covered * 1000 // total / 10:g}%" if total else "n/a"
 
 
 def measure(*, cards_dir: Path) -> Coverage:
