@@ -237,7 +237,7 @@ def page(coverage: Coverage, *, title: str) -> str:
         f"<title>{esc(title)}</title>\n<style>\n{PAGE_CSS}</style></head>\n<body>\n"
         f'<div class="cv-bar"><b>{esc(title)}</b> · <span id="cv-total">{coverage.covered} of {coverage.total} '
         f"sentences quoted ({percent(coverage.covered, coverage.total)})</span>"
-        f'<span class="cv-key"><mark class="cv-legend">quoted</mark> (hover or click: which cards) · '
+        f'<span class="cv-key"><mark class="cv-legend" style="background:#cde9c3">quoted</mark> (hover or click: which cards) · '
         f'<span class="cv-legend-uncovered" style="background:#fde2e0">no card quotes it</span> · '
         f'<span class="cv-skip">skipped</span></span></div>\n'
         + "\n".join(body)
