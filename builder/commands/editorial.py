@@ -39,7 +39,7 @@ HEDGES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("modal", re.compile(r"\b(?:may|might|could)\b")),
     ("evidence", re.compile(r"\b(?:suggest\w*|hypothes\w*|possib\w*|likely|probabl\w*|seem\w*|appear\w*|"
                             r"believed?)\b")),
-    ("some researchers", re.compile(r"\bsome (?:researchers|scientists|studies|research)\b")),
+    ("some researchers", re.compile(r"\bsome (?:researchers|scientists|studies|experts)\b")),
     ("at least in part", re.compile(r"\bat least in part\b")),
     ("model", re.compile(r"\bmodels?\b")),
 )
