@@ -7,7 +7,7 @@ import os
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from builder.pipeline.texts import fold, fold_map, read_text
+from builder.pipeline.texts import FOLD_TABLE, _fold_map_slowly, fold, fold_map, read_text
 
 DECK = """\
 deck: T
@@ -145,9 +145,12 @@ bare:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from("aB ’\n\t–ßİ\u00a0x.“"), max_size=40))
+@given(st.text(alphabet=st.sampled_from("aB ’\n\t–ßİ\u00a0x.“"), max_size=40) | st.text(alphabet=" \naB’.", max_size=40))
 def test_fold_map_folds_like_fold_and_points_back_into_the_text(text):
     folded, origin = fold_map(text)
+    origin = list(origin)
+    slow_folded, slow_origin = _fold_map_slowly(text.translate(FOLD_TABLE))  # the character-by-character oracle
+    assert (folded, origin) == (slow_folded, list(slow_origin))
     assert folded == fold(text)
     assert len(origin) == len(folded)
     assert origin == sorted(origin) and all(0 <= i < len(text) for i in origin)

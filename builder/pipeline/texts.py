@@ -20,6 +20,7 @@ _END = re.compile(r"[.!?]+[\"”’')\]]*")  # a sentence's end: its punctuation
 _OPENING = "\"“‘(["
 _SPACE = re.compile(r"\s*")
 _LAST_WORD = re.compile(r"[\w.]+\Z")
+_RUN = re.compile(r"\s{2,}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,26 +84,68 @@ def fold(text: str) -> str:
     return " ".join(text.translate(FOLD_TABLE).casefold().split())
 
 
-def fold_map(text: str) -> tuple[str, list[int]]:
-    """`fold(text)`, and for each of its characters the index in `text` it came from."""
+class Origin:
+    """For each character of a folded text, the index in the original it came from: stored as offset runs."""
+
+    def __init__(self, starts: list[int], deltas: list[int], size: int) -> None:
+        self.starts, self.deltas, self.size = starts, deltas, size  # from folded index starts[k], add deltas[k]
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> int:
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        k = bisect.bisect_right(self.starts, index) - 1
+        return index + self.deltas[k]
+
+
+def fold_map(text: str) -> tuple[str, Origin]:
+    """`fold(text)`, and for each of its characters the index in `text` it came from.
+
+    Folding keeps every character's position except where whitespace collapses (or casefolding
+    turns one character into several), so the map is a short list of offset runs, not one entry
+    per character: a 20 MB text costs no more than a few copies of itself.
+    """
+    translated = text.translate(FOLD_TABLE)
+    folded_case = translated.casefold()
+    if len(folded_case) != len(translated):
+        return _fold_map_slowly(translated)
+    lead = len(folded_case) - len(folded_case.lstrip())
+    starts, deltas, offset = [0], [lead], lead
+    for run in _RUN.finditer(folded_case, lead):
+        start, end = run.span()
+        if end == len(folded_case):
+            break  # trailing whitespace is dropped: nothing follows it
+        starts.append(start - offset)  # the run's one space stands for its last character
+        offset += end - start - 1
+        deltas.append(offset)
+    folded = " ".join(folded_case.split())
+    return folded, Origin(starts, deltas, len(folded))
+
+
+def _fold_map_slowly(translated: str) -> tuple[str, Origin]:
+    """`fold_map` character by character, for the rare text where casefolding changes lengths."""
     out: list[str] = []
-    origin: list[int] = []
+    starts: list[int] = []
+    deltas: list[int] = []
     space = False
-    for index, char in enumerate(text.translate(FOLD_TABLE)):
+    for index, char in enumerate(translated):
         if char.isspace():
             space = bool(out)
             continue
-        if space:
-            out.append(" ")
-            origin.append(index - 1)
-            space = False
-        for folded in char.casefold():
-            out.append(folded)
-            origin.append(index)
-    return "".join(out), origin
+        pieces = ([" "] if space else []) + list(char.casefold())
+        origins = ([index - 1] if space else []) + [index] * (len(pieces) - space)
+        space = False
+        for piece, origin in zip(pieces, origins):
+            if not deltas or origin - len(out) != deltas[-1]:
+                starts.append(len(out))
+                deltas.append(origin - len(out))
+            out.append(piece)
+    return "".join(out), Origin(starts or [0], deltas or [0], len(out))
 
 
-def occurrences(folded: str, origin: list[int], quote: str) -> list[tuple[int, int]]:
+def occurrences(folded: str, origin: Origin, quote: str) -> list[tuple[int, int]]:
     """Every span of the original text where a folded quote stands, given `fold_map` of that text."""
     spans = []
     at = folded.find(quote) if quote else -1
