@@ -234,3 +234,14 @@ def test_sentences_are_ordered_disjoint_trimmed_and_never_skipped(text, skip):
     for a, b in spans:
         assert text[a:b] == text[a:b].strip() and "\n" not in text[a:b]
         assert not any(s < b and e > a for s, e in skipped)
+
+
+def test_markup_in_the_article_or_title_never_becomes_markup(write_tree, deckbuild, tmp_path):
+    tree = write_tree({"deck.yaml": DECK}, sources=SOURCES.replace("The Article", "'<script>alert(1)</script>'"))
+    (tree / "art.txt").write_text(ART.replace("Glia means glue.", "Glia <img src=x onerror=alert(2)> </script>."),
+                                  encoding="utf-8")
+    out = tmp_path / "cov.html"
+    assert deckbuild("coverage", tree, "-o", out).exit_code == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<script") == 2 and page.count("</script>") == 2  # the card list and the page's own
+    assert "<img" not in page and "&lt;script&gt;alert(1)" in page
