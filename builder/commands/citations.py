@@ -87,8 +87,7 @@ def citations(tree: Tree, texts: Texts, warn: Warn) -> list[Finding]:
 
 
 def _item_citations(item: Item, texts: Texts, sources: dict[str, Source], warn: Warn) -> Iterator[Finding]:
-    """quote-not-found (the quote is in none of the cited texts) and citation-unsupported (missing from some,
-    or a `via:` paper the sentence quoted doesn't name)."""
+    """quote-not-found (in no cited text) and citation-unsupported (missing from one, or a paper not named)."""
     if not item.quote:
         return
     quote = fold(item.quote)
