@@ -15,6 +15,7 @@ class Problem:
     message: str
     severity: str = "error"  # "error", "warning", or "note" (information that never fails a run)
     rule: str | None = None
+    environment: bool = False  # the machine's fault (a file that can't be read), not the content's
 
     @property
     def is_error(self) -> bool:
@@ -110,3 +111,4 @@ class Note:
     ords: tuple[int, ...]
     media: tuple[Media, ...] = ()
     digest: str = ""
+    removed: tuple[tuple[str, str], ...] = ()  # (field key, what the sanitizer removed from it)

@@ -137,17 +137,22 @@ def test_skip_by_line_range_and_pattern():
     assert [text[a:b] for a, b in sentence_spans(text, spans)] == ["one", "four", "five"]
 
 
-def test_refuses_to_overwrite_a_file_it_did_not_write(cards, deckbuild, tmp_path):
+def test_refuses_to_overwrite_a_file_it_did_not_write_or_one_in_the_cards_folder(cards, deckbuild, tmp_path):
     mine = tmp_path / "notes.html"
     mine.write_text("<p>my own notes</p>", encoding="utf-8")
     result = deckbuild("coverage", cards, "-o", mine)
     assert result.exit_code == 2
-    assert "refusing to overwrite" in result.output
+    assert f"output '{mine}' exists and is not a coverage page deckbuild wrote, so it was left alone" in result.output
     assert mine.read_text(encoding="utf-8") == "<p>my own notes</p>"
+    inside = deckbuild("coverage", cards, "-o", cards / "cov.html")
+    assert inside.exit_code == 2 and "inside the cards folder" in inside.output
+    assert not (cards / "cov.html").exists()
     page = tmp_path / "cov.html"
     assert deckbuild("coverage", cards, "-o", page).exit_code == 0
     assert deckbuild("coverage", cards, "-o", page).exit_code == 0  # its own page is replaced
-    assert list(tmp_path.glob(".cov.html.*")) == []
+    assert list(tmp_path.glob(".cov.html.*")) == [] and list(tmp_path.glob(".deckbuild-tmp-*")) == []
+    assert deckbuild("coverage", cards, "-o", mine, "--force").exit_code == 0
+    assert "deckbuild coverage" in mine.read_text(encoding="utf-8")
 
 
 def test_bad_input_writes_no_page(write_tree, deckbuild, tmp_path):

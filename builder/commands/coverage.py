@@ -9,14 +9,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UsageError
 from ..model import Problem, Source
 from ..pipeline.build import compile_clean
+from ..pipeline.output import check_output, environment, marked_by
 from ..pipeline.state import write_atomic
 from ..pipeline.texts import fold, fold_map, merge_spans, occurrences, overlaps, sentence_spans, skipped_spans
 from .citations import source_texts, text_source
 
-GENERATOR = '<meta name="generator" content="deckbuild coverage">'
+# What the page puts in its <head>, so a later run knows the page is its own to replace.
+COVERAGE_MARK = '<meta name="generator" content="deckbuild coverage">'
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -233,7 +234,7 @@ def page(coverage: Coverage, *, title: str) -> str:
     cards = json.dumps(coverage.cards, ensure_ascii=True).replace("<", "\\u003c").replace(">", "\\u003e") \
         .replace("&", "\\u0026")
     return (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n{GENERATOR}\n'
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n{COVERAGE_MARK}\n'
         f"<title>{esc(title)}</title>\n<style>\n{PAGE_CSS}</style></head>\n<body>\n"
         f'<div class="cv-bar"><b>{esc(title)}</b> · <span id="cv-total">{coverage.covered} of {coverage.total} '
         f"sentences quoted ({percent(coverage.covered, coverage.total)})</span>"
@@ -247,25 +248,14 @@ def page(coverage: Coverage, *, title: str) -> str:
     )
 
 
-def refuse_foreign(output: Path) -> None:
-    """Refuse to replace a file that is not a page deckbuild coverage wrote (UsageError)."""
-    try:
-        with open(output, "rb") as existing:
-            head = existing.read(4096)
-    except FileNotFoundError:
-        return
-    except IsADirectoryError:
-        raise UsageError(f"'{output}' is a folder; give -o a file name") from None
-    except OSError:
-        head = b""
-    if GENERATOR.encode() not in head:
-        raise UsageError(f"refusing to overwrite '{output}': it is not a coverage page deckbuild wrote; "
-                         "remove it or choose another -o")
+def write_coverage(*, cards_dir: Path, output: Path, force: bool = False) -> Coverage:
+    """Measure coverage and write the page atomically; nothing is written on errors.
 
-
-def write_coverage(*, cards_dir: Path, output: Path) -> Coverage:
-    """Measure coverage and write the page atomically; nothing is written on errors."""
+    An existing file is replaced only if it is a page this command wrote (or with `force`).
+    """
+    check_output(output, cards_dir=cards_dir, ours=marked_by(COVERAGE_MARK), what="a coverage page deckbuild wrote",
+                 force=force)
     coverage = measure(cards_dir=cards_dir)
-    refuse_foreign(output)
-    write_atomic(output, page(coverage, title=f"deckbuild coverage: {cards_dir.as_posix()}").encode("utf-8"))
+    with environment(output, "write"):
+        write_atomic(output, page(coverage, title=f"deckbuild coverage: {cards_dir.as_posix()}").encode("utf-8"))
     return coverage

@@ -17,4 +17,5 @@ RULES: dict[str, str] = {
     "shared-answer": "three or more items with the same answer",
     "binary-choice": "an 'X or Y?' question answered by one of the two",
     "quote-unrelated": "a quote that shares no word with its card",
+    "removed-markup": "HTML the sanitizer removed from a field, so it never reaches Anki",
 }
