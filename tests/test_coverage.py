@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import html
-import json
 import re
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from builder.commands.coverage import measure
 from builder.pipeline.texts import sentence_spans, skipped_spans
+from conftest import probe_in_chromium
 
 ART = """\
 Home > Health > Brains
@@ -191,30 +186,11 @@ document.body.append(out);
 """
 
 
-def browse(page: Path, tmp_path: Path) -> dict:
-    """Open the page in headless Chromium, click every highlighted span, and report what the DOM shows."""
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed")
-    probe = page.with_name("probe.html")
-    probe.write_text(page.read_text(encoding="utf-8") + PROBE, encoding="utf-8")
-    profile = tempfile.mkdtemp(prefix="chromium-", dir=tmp_path)
-    done = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--virtual-time-budget=2000", "--dump-dom", probe.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    )
-    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
-    assert found, done.stdout[-2000:] + done.stderr[-2000:]
-    return json.loads(html.unescape(found.group(1)))
-
-
 def test_page_highlights_quotes_lists_their_cards_and_marks_uncovered_sentences(cards, deckbuild, tmp_path):
     out = tmp_path / "coverage.html"
     assert deckbuild("coverage", cards, "-o", out).exit_code == 0
     assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", out.read_text(encoding="utf-8"))  # no network
-    report = browse(out, tmp_path)
+    report = probe_in_chromium(out, PROBE, tmp_path=tmp_path)
     place = f"{cards.as_posix()}/deck.yaml"
     assert [(q["text"], q["cards"]) for q in report["quoted"]] == [
         ("Microglia are tiny cells", [f"tiny {place}:3"]),
