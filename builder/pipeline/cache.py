@@ -58,7 +58,6 @@ class Cache:
         self._memory: dict[str, dict] | None = {} if memory else None
         self._base: tuple[str, str, int, dict] | None = None  # the tree, base token and size, and delta last read
         self._decoded: dict[int, tuple] = {}  # id(entry) -> (entry, its items and notes), in memory mode
-        self._bytes: dict[str, bytes] = {}  # each file's bytes at its last compile, in memory mode
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.marshal"  # type: ignore[operator]
@@ -95,15 +94,6 @@ class Cache:
     def in_memory(self) -> bool:
         """Whether this cache keeps its tree in memory between builds."""
         return self._memory is not None
-
-    def keep_bytes(self, rel: str, raw: bytes) -> None:
-        """Remember a compiled file's bytes, in memory mode, so its next edit can be read item by item."""
-        if self._memory is not None:
-            self._bytes[rel] = raw
-
-    def kept_bytes(self, rel: str) -> bytes | None:
-        """The bytes `keep_bytes` remembered for a file, if any."""
-        return self._bytes.get(rel)
 
     def keep_decoded(self, entry: tuple, decoded: tuple[list[Item], list[Note]]) -> None:
         """Remember what a freshly compiled entry holds, in memory mode, so the next build needn't decode it."""

@@ -57,7 +57,7 @@ class Job:
     sources: dict[str, Source]
     check_sources: bool
     previous: tuple | None  # the file's last cached entry: its unchanged items' notes are reused
-    previous_raw: bytes | None = None  # the file's last bytes and items, when kept in memory (`watch`):
+    previous_raw: bytes | None = None  # a large file's last bytes and items, kept in its entry:
     previous_items: list[Item] | None = None  # an edit inside one item then re-reads only that item
 
 
@@ -220,7 +220,7 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
         entry = stored.get(rel) if memory else stored.pop(rel, None)
         job = Job(path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
                   check_sources=bibliography, previous=entry)
-        old_raw = (cache.kept_bytes(rel) or stored_bytes(entry)) if entry is not None else None
+        old_raw = stored_bytes(entry)  # kept in the entry of a large file
         if old_raw is not None:
             job = replace(job, previous_raw=old_raw, previous_items=_decoded_items(cache, entry))
         results.append(job)
@@ -241,7 +241,6 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
             found = _cached(cache, entry, media) if entry is not None else None
             if found is not None:
                 saver.add(rel, entry, changed=False)
-                cache.keep_bytes(rel, raw)
                 items += found[0] if keep_items else map(_id_only, found[0])
                 notes += found[1]
                 continue
@@ -258,7 +257,6 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
         if not found_problems:  # a file with problems is never cached
             rel = result.path.relative_to(cards_dir).as_posix()
             saver.add(rel, value, changed=True)
-            cache.keep_bytes(rel, result.raw)
             if compiled is not None:
                 cache.keep_decoded(value, compiled)
         result = compiled or unpack(value)
