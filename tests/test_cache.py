@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import zipfile
 
+import pytest
+
 from conftest import DECK
 
 IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(32))
@@ -90,17 +92,19 @@ def test_a_cache_entry_for_other_content_is_not_trusted(write_tree, deckbuild, p
     assert "paste" in fields_in(tmp_path / "c.apkg")
 
 
-def test_an_edit_to_one_item_of_a_cached_file_renders_only_that_item(write_tree, deckbuild, tmp_path, monkeypatch):
+@pytest.mark.parametrize("memory", [False, True], ids=["on disk", "in memory, as watch keeps it"])
+def test_an_edit_to_one_item_of_a_cached_file_renders_only_that_item(write_tree, tmp_path, monkeypatch, memory):
     from builder.pipeline import compile as compile_stage
     from builder.pipeline.cache import Cache
 
     cards = write_tree()
-    compile_stage.compile_tree(cards, cache=Cache(tmp_path / "c"))
+    cache = Cache(tmp_path / "c", memory=memory)
+    compile_stage.compile_tree(cards, cache=cache)
     (cards / "deck.yaml").write_text(DECK.replace("means {{c1::glue}}", "means {{c1::paste}}"))
     rendered = []
     real = compile_stage.render_item
     monkeypatch.setattr(compile_stage, "render_item", lambda item, **kw: rendered.append(item.id) or real(item, **kw))
-    compiled = compile_stage.compile_tree(cards, cache=Cache(tmp_path / "c"))
+    compiled = compile_stage.compile_tree(cards, cache=cache if memory else Cache(tmp_path / "c"))
     assert rendered == ["glia-means-glue"]
     assert compiled.notes == compile_stage.compile_tree(cards).notes
 

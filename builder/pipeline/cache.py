@@ -239,6 +239,9 @@ class Saver:
             self.changed[rel] = entry
         if self.stream is not None:
             try:
+                if entry[2] is None:  # kept in memory without its blob: made again from its items and notes
+                    items, notes = self.cache.decode(entry)
+                    entry = pack(Path(entry[1]), entry[0], items, notes, keys=entry[3], raw=stored_bytes(entry))
                 _write_record(self.stream, rel)
                 _write_record(self.stream, entry[0])
                 _write_record(self.stream, entry)
@@ -248,10 +251,23 @@ class Saver:
     def close(self) -> None:
         """Finish: the new base or delta replaces the old one (a cache that can't be written is skipped)."""
         cache, tree = self.cache, self.tree
+        self._write()
         if cache._memory is not None:
+            # In memory, an entry keeps its items and notes decoded, and drops the marshalled copy of them.
+            decoded = {}
+            for rel, entry in list(self.files.items()):
+                found = cache._decoded.get(id(entry))
+                if found is not None and found[0] is entry and entry[2] is not None:
+                    entry = self.files[rel] = (*entry[:2], None, *entry[3:])
+                    decoded[id(entry)] = (entry, found[1])
+                elif found is not None and found[0] is entry:
+                    decoded[id(entry)] = found
             cache._memory[tree] = self.files
-            kept = {id(entry) for entry in self.files.values()}
-            cache._decoded = {key: value for key, value in cache._decoded.items() if key in kept}
+            cache._decoded = decoded
+
+    def _write(self) -> None:
+        """Write the delta, or finish the base, to disk."""
+        cache, tree = self.cache, self.tree
         if self.mode == "none" and self.changed and cache.folder is not None and cache._base is not None \
                 and cache._base[0] == tree:
             self.mode = "delta"  # a damaged entry, or one whose images changed, was compiled again

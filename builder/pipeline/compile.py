@@ -59,6 +59,7 @@ class Job:
     previous: tuple | None  # the file's last cached entry: its unchanged items' notes are reused
     previous_raw: bytes | None = None  # a large file's last bytes and items, kept in its entry:
     previous_items: list[Item] | None = None  # an edit inside one item then re-reads only that item
+    previous_notes: list[Note] | None = None  # the last notes, when kept in memory (`watch`) rather than marshalled
 
 
 def shown(cards_dir: Path, path: Path) -> str:
@@ -223,6 +224,8 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
         old_raw = stored_bytes(entry)  # kept in the entry of a large file
         if old_raw is not None:
             job = replace(job, previous_raw=old_raw, previous_items=_decoded_items(cache, entry))
+        if memory and entry is not None:
+            job = replace(job, previous_notes=_decoded_notes(cache, entry))
         results.append(job)
     jobs = [job for job in results if isinstance(job, Job)]
     current = {job.path.relative_to(cards_dir).as_posix() if isinstance(job, Job) else job[0] for job in results}
@@ -257,9 +260,9 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
         if not found_problems:  # a file with problems is never cached
             rel = result.path.relative_to(cards_dir).as_posix()
             saver.add(rel, value, changed=True)
-            if compiled is not None:
-                cache.keep_decoded(value, compiled)
         result = compiled or unpack(value)
+        if not found_problems:
+            cache.keep_decoded(value, result)
         items += result[0] if keep_items else map(_id_only, result[0])
         notes += result[1]
     del results, jobs, fresh, stored
@@ -317,14 +320,14 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
         del doc
         keys = [item_key(tuple(item)[:-1]) for item in items]
     media = MediaStore(job.root)
-    reusable = _reusable(job.previous, folder=job.path.parent)
+    reusable = _reusable(job.previous, folder=job.path.parent, notes=job.previous_notes)
     notes = []
     for item, key in zip(items, keys):
         note = None
         row = reusable.get(key) if reusable else None
         if row is not None:
             try:
-                note = note_from_row(row)
+                note = row if isinstance(row, Note) else note_from_row(row)
             except (TypeError, ValueError, IndexError):
                 note = None
             if note is not None and note.media and any(media.name_for(i.path) != i.name for i in note.media):
@@ -348,17 +351,25 @@ def _compile_marshalled(job: Job) -> tuple[list[Problem], bytes]:
     return found, marshal.dumps(packed)
 
 
-def _reusable(previous: tuple | None, *, folder: Path) -> dict[bytes, tuple]:
-    """The stored note rows of a file's last cached version, by the hash of what each note depends on."""
+def _reusable(previous: tuple | None, *, folder: Path, notes: list[Note] | None = None) -> dict[bytes, tuple]:
+    """The notes (or stored note rows) of a file's last cached version, by the hash of what each depends on."""
     try:
         if previous is None or previous[1] != str(folder):
             return {}
-        keys, rows = previous[3], marshal.loads(previous[2])[1]
+        keys, rows = previous[3], notes if notes is not None else marshal.loads(previous[2])[1]
         if len(keys) != 16 * len(rows):
             return {}
         return {keys[16 * i:16 * i + 16]: row for i, row in enumerate(rows)}
     except (TypeError, ValueError, IndexError, EOFError):
         return {}
+
+
+def _decoded_notes(cache: Cache, entry: tuple) -> list[Note] | None:
+    """A cache entry's notes, or None if it is malformed."""
+    try:
+        return cache.decode(entry)[1]
+    except (TypeError, ValueError, IndexError, EOFError):
+        return None
 
 
 def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], tuple, tuple | None]]:
