@@ -223,8 +223,10 @@ def _on_card(item: dict) -> str:
 
 
 def _answers(item: dict) -> list[str]:
-    """What the item asks for: its answer, or each cloze deletion's text."""
-    return [item["answer"]] if "answer" in item else _DELETION.findall(item["cloze"])
+    """What the item asks for: its answer and the answer's bold part, or each cloze deletion's text."""
+    if "answer" not in item:
+        return _DELETION.findall(item["cloze"])
+    return [item["answer"], *re.findall(r"\*\*(.+?)\*\*", item["answer"])]
 
 
 def _normal(text: str) -> str:
