@@ -83,6 +83,9 @@ def summary_lines(summary: Summary) -> list[str]:
     for item_id, deck in summary.removed:
         lines.append(f"removed: {item_id} (was in {deck}). Re-import never deletes notes: "
                      f"in Anki, Browse, search \"Id:{item_id}\" and delete it.")
+    for item_id in summary.restored:
+        lines.append(f"restored: {item_id} is back with the note id it had; if you deleted it in Anki, "
+                     "the import adds it again.")
     for item_id, old, new in summary.moved:
         lines.append(f"moved: {item_id} from {old} to {new}. Re-import never moves cards: "
                      f"in Anki, Browse, search \"Id:{item_id}\", then Cards → Change Deck to {new}.")

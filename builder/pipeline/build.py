@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +14,8 @@ from .cache import Cache
 from .compile import Compiled, Progress, compile_tree, shown
 from ..model import Note
 from .notetypes import NOTETYPES
-from .package import Row, write_apkg
-from .state import FILENAME, Entry, State, dumps, read_state, write_atomic
+from .package import Row, pack_apkg
+from .state import FILENAME, MAX_MOD, MAX_NID, Entry, State, commit, read_state, temp_dir
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Summary:
@@ -27,9 +28,10 @@ class Summary:
     new: tuple[str, ...]
     changed: tuple[str, ...]
     unchanged: int
-    removed: tuple[tuple[str, str], ...]
+    removed: tuple[tuple[str, str], ...]  # (id, deck) of items this build found gone; not earlier ones
     moved: tuple[tuple[str, str, str], ...]
     rekinded: tuple[tuple[str, str, str], ...]
+    restored: tuple[str, ...] = ()  # items back in the tree with the note id and mod they had
 
 
 def compile_clean(cards_dir: Path, *, cache: Cache | None = None,
@@ -47,8 +49,8 @@ def now() -> int:
     """The build time in seconds: SOURCE_DATE_EPOCH when set, for reproducible builds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
-        if not epoch.isdigit():
-            raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds, not '{epoch}'")
+        if not epoch.isdigit() or not 0 < int(epoch) <= MAX_MOD:
+            raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds from 1 to {MAX_MOD}, not '{epoch}'")
         return int(epoch)
     return int(time.time())
 
@@ -65,36 +67,42 @@ def default_output(notes: tuple[Note, ...]) -> Path:
 
 def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = None,
           progress: Progress | None = None) -> Summary:
-    """Compile the tree into an .apkg and update the state file; nothing is written on errors."""
+    """Compile the tree into an .apkg and update the state file together; nothing is written on errors."""
     compiled, state = compile_clean(cards_dir, cache=cache, progress=progress)
     output = output or default_output(compiled.notes)
     stamp = now()
     rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)
-    size = write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=output)
-    if new_state != state or not (cards_dir / FILENAME).exists():
-        write_atomic(cards_dir / FILENAME, dumps(new_state).encode())
+    with temp_dir(output.parent) as work:
+        package = pack_apkg(rows=rows, notetype_mods=new_state.notetype_mods, work=work)
+        size = package.stat().st_size
+        commit(cards_dir=cards_dir, package=package, output=output, state=new_state)
     return Summary(output=output, size=size, **summary)
 
 
 def plan(notes: tuple[Note, ...], *, state: State, stamp: int) -> tuple[list[Row], State, dict]:
-    """Give each note its id and mod: unchanged notes keep theirs, so re-imports leave them alone."""
-    next_nid = max([stamp * 1000] + [e.nid + 1 for e in state.items.values()])
+    """Give each note its id and mod: unchanged notes keep theirs, so re-imports leave them alone.
+
+    An item that left the tree stays in the state as a tombstone (`removed`), so restoring it
+    restores its note id and mod; only an item that leaves with this build is reported as removed.
+    """
+    fresh = _fresh_nids(state, stamp=stamp)
     rows, items = [], {}
-    new, changed, moved, rekinded = [], [], [], []
+    new, changed, moved, rekinded, restored = [], [], [], [], []
     for note in notes:
         prev = state.items.get(note.id)
+        if prev is not None and prev.removed:
+            restored.append(note.id)
         if prev is None:
-            nid, mod = next_nid, stamp
-            next_nid += 1
+            nid, mod = next(fresh), stamp
             new.append(note.id)
         elif prev.digest == note.digest and prev.deck == note.deck:
             rows.append(Row(note=note, nid=prev.nid, mod=prev.mod))
-            items[note.id] = prev
+            items[note.id] = prev._replace(removed=False) if prev.removed else prev
             continue
         elif prev.digest == note.digest:
             nid, mod = prev.nid, prev.mod
         else:
-            nid, mod = prev.nid, max(stamp, prev.mod + 1)
+            nid, mod = prev.nid, min(max(stamp, prev.mod + 1), MAX_MOD)
             changed.append(note.id)
         if prev is not None and prev.deck != note.deck:
             moved.append((note.id, prev.deck, note.deck))
@@ -105,16 +113,37 @@ def plan(notes: tuple[Note, ...], *, state: State, stamp: int) -> tuple[list[Row
     notetypes = {}
     for kind, notetype in NOTETYPES.items():
         digest, mod = state.notetypes.get(kind, ("", 0))
-        notetypes[kind] = (notetype.digest, mod if digest == notetype.digest else max(stamp, mod + 1))
-    removed = tuple((key, e.deck) for key, e in sorted(state.items.items()) if key not in items)
+        notetypes[kind] = (notetype.digest, mod if digest == notetype.digest else min(max(stamp, mod + 1), MAX_MOD))
+    removed = []
+    for key, entry in sorted(state.items.items()):
+        if key not in items:
+            if not entry.removed:
+                removed.append((key, entry.deck))
+            items[key] = entry._replace(removed=True)
     summary = dict(
         notes=len(rows),
         cards=sum(len(row.note.ords) for row in rows),
         new=tuple(new),
         changed=tuple(changed),
         unchanged=len(rows) - len(new) - len(changed),
-        removed=removed,
+        removed=tuple(removed),
         moved=tuple(moved),
         rekinded=tuple(rekinded),
+        restored=tuple(restored),
     )
     return rows, State(items=items, notetypes=notetypes), summary
+
+
+def _fresh_nids(state: State, *, stamp: int) -> Iterator[int]:
+    """Note ids for new notes: after every id the state holds (tombstones too), from the build time on."""
+    used = {entry.nid for entry in state.items.values()}
+    nid = max([stamp * 1000] + [n + 1 for n in used])
+    if nid > MAX_NID:  # only a hand-made state gets here: take the free ids below instead
+        nid = min(stamp * 1000, MAX_NID)
+        while True:
+            if nid not in used:
+                yield nid
+            nid -= 1
+    while True:
+        yield nid
+        nid += 1

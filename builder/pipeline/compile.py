@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import Cache, key_for, pack, unpack
+from .hooks import die_with, pause
 from ..errors import UsageError
 from .load import Map, load_file
 from ..model import Item, Note, Problem, Source, Tree
@@ -154,11 +155,18 @@ def compile_file(job: Job) -> tuple[list[Problem], bytes]:
 
 
 def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], bytes]]:
-    """Compile files, yielding in order: on all cores when there is enough work and forking is safe."""
+    """Compile files, yielding in order: on all cores when there is enough work and forking is safe.
+
+    The workers die with this process, even when it is killed with SIGKILL.
+    """
     workers = min(len(jobs), os.cpu_count() or 1)
     big = sum(len(job.raw) for job in jobs) >= PARALLEL_BYTES
     if workers < 2 or not big or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from map(compile_file, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(compile_file, jobs)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=die_with, initargs=(os.getpid(),)) as pool:
+        for done, result in enumerate(pool.map(compile_file, jobs)):
+            if not done:
+                pause("compile")
+            yield result

@@ -8,7 +8,6 @@ import json
 import os
 import sqlite3
 import struct
-import tempfile
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,9 @@ from pathlib import Path
 import genanki
 
 from ..model import Media, Note
+from .hooks import pause
 from .notetypes import NOTETYPES
+from .state import temp_dir
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _LEVEL = 6
@@ -46,20 +47,26 @@ def deck_id(name: str) -> int:
 
 def write_apkg(*, rows: Sequence[Row], notetype_mods: dict[str, int], output: Path) -> int:
     """Write the package to a temporary file beside `output`, then replace it; return its size."""
+    with temp_dir(output.parent) as work:
+        temp = pack_apkg(rows=rows, notetype_mods=notetype_mods, work=work)
+        size = temp.stat().st_size
+        temp.replace(output)
+    return size
+
+
+def pack_apkg(*, rows: Sequence[Row], notetype_mods: dict[str, int], work: Path) -> Path:
+    """Write the package into the folder `work` (a temporary one); return its path there."""
     decks = sorted({part for deck in {row.note.deck for row in rows} for part in _ancestors(deck)})
     deck_json = {str(deck_id(name)): genanki.Deck(deck_id(name), name).to_json() for name in decks}
     home = deck_id(decks[0]) if decks else 1
     models = {str(t.id): t.to_json(mod=notetype_mods[t.kind], deck_id=home) for t in NOTETYPES.values()}
     media = sorted({m.name: m for row in rows for m in row.note.media}.values(), key=lambda m: m.name)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".deckbuild-", dir=output.parent) as work:
-        db = Path(work) / "collection.anki2"
-        _write_collection(db, rows=rows, models=models, decks=deck_json)
-        temp = Path(work) / "out.apkg"
-        _write_zip(temp, db=db, media=media)
-        size = temp.stat().st_size
-        temp.replace(output)
-    return size
+    db = work / "collection.anki2"
+    _write_collection(db, rows=rows, models=models, decks=deck_json)
+    pause("package")
+    temp = work / "out.apkg"
+    _write_zip(temp, db=db, media=media)
+    return temp
 
 
 def _ancestors(name: str) -> list[str]:
