@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -343,3 +344,10 @@ def test_the_second_edition_updates_the_first_in_place_and_keeps_reviews(deckbui
     for card_id in reviewed.values():  # the review history is still on the same card
         assert anki.col.get_card(card_id).reps == 1
         assert anki.col.db.scalar("select count() from revlog where cid = ?", card_id) == 1
+
+
+def test_the_committed_state_file_remembers_the_cut_ids_as_tombstones():
+    state = json.loads((CARDS / "deckbuild-state.json").read_text(encoding="utf-8"))["items"]
+    assert {key for key, entry in state.items() if not entry.get("removed")} == set(KEPT) | NEW
+    assert {key for key, entry in state.items() if entry.get("removed")} == set(GONE)
+    assert all(state[key]["kind"] == kind for key, kind in KEPT.items())
