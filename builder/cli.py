@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import click
@@ -12,7 +14,7 @@ from . import __version__
 from .commands.lint import check as check_deck
 from .pipeline.build import Summary, build as build_deck
 from .pipeline.cache import Cache, default_dir
-from .errors import ContentError, DeckbuildError
+from .errors import ContentError, DeckbuildError, InternalError, as_deckbuild_error
 
 CARDS = click.argument("cards_dir", default="cards", type=click.Path(file_okay=False, path_type=Path))
 
@@ -29,16 +31,77 @@ def _cache(cache_dir: Path | None, no_cache: bool) -> Cache:
     return Cache(None if no_cache else cache_dir or default_dir())
 
 
-def _fail(err: DeckbuildError) -> None:
-    """Print an error the way its kind asks, and exit with its code."""
+EXIT_CODES = """\b
+Exit codes: 0 success; 1 problems in the cards (or warnings under
+check --strict); 2 usage errors (a wrong option or path, an output
+deckbuild won't overwrite); 3 the machine stopped the work (a
+permission, a full or read-only disk, a name too long, Anki running);
+4 a bug in deckbuild (please report it; --debug or DECKBUILD_DEBUG=1
+shows the traceback); 130 interrupted (Ctrl-C), nothing half-written."""
+REPORT = "This is a bug in deckbuild; please report it with the command you ran"
+INTERRUPTED = 130
+
+
+def debugging() -> bool:
+    """Whether to show tracebacks: `--debug`, or DECKBUILD_DEBUG set to anything but 0 or nothing."""
+    ctx = click.get_current_context(silent=True)
+    flag = bool(ctx and ctx.meta.get("deckbuild.debug"))
+    return flag or os.environ.get("DECKBUILD_DEBUG", "").strip() not in ("", "0")
+
+
+def report_error(err: DeckbuildError, *, content_footer: str = "nothing was written.") -> None:
+    """Print an error the way its kind asks: one line per problem, or one line of reason."""
     if isinstance(err, ContentError):
         for problem in err.problems:
             click.echo(str(problem), err=True)
         count = len(err.problems)
-        click.echo(f"{count} problem{'s' * (count != 1)}; nothing was written.", err=True)
+        click.echo(f"{count} problem{'s' * (count != 1)}; {content_footer}", err=True)
+    elif isinstance(err, InternalError):
+        if debugging():
+            click.echo(err.traceback.rstrip(), err=True)
+            click.echo(f"internal error: {err}. {REPORT} and the traceback above.", err=True)
+        else:
+            click.echo(f"internal error: {err}. {REPORT} and the traceback that "
+                       "`deckbuild --debug ...` (or DECKBUILD_DEBUG=1) prints.", err=True)
     else:
         click.echo(f"Error: {err}", err=True)
+        if debugging() and err.__cause__ is not None:
+            click.echo("".join(traceback.format_exception(err.__cause__)).rstrip(), err=True)
+
+
+def _fail(err: DeckbuildError) -> None:
+    """Print an error the way its kind asks, and exit with its code."""
+    report_error(err)
     raise SystemExit(err.exit_code)
+
+
+class Deckbuild(click.Group):
+    """The command group: every failure becomes one line and an exit code, never a bare traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted; nothing was written.", err=True)
+            raise SystemExit(INTERRUPTED) from None
+        except BrokenPipeError:  # the reader went away (`deckbuild check | head`): nothing left to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(1) from None
+        except Exception as err:  # noqa: BLE001 - the one place every other failure is reported
+            _fail(as_deckbuild_error(err))
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["deckbuild.debug"] = True
+
+
+DEBUG = click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+                     help="Show the traceback of an internal error (as DECKBUILD_DEBUG=1 does).")
+FORCE = click.option("--force", is_flag=True,
+                     help="Replace an existing output file even if it isn't one deckbuild would write.")
 
 
 class ProgressBar:
@@ -95,37 +158,40 @@ def summary_lines(summary: Summary) -> list[str]:
     return lines
 
 
-@click.group()
+@click.group(cls=Deckbuild, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="deckbuild")
+@DEBUG
 def cli() -> None:
     """Compile study cards written in YAML into Anki decks."""
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES)
 @CARDS
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
+@FORCE
 @cache_options
-def build(cards_dir: Path, output: Path | None, cache_dir: Path | None, no_cache: bool) -> None:
+@DEBUG
+def build(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Compile CARDS_DIR (default: cards) into one .apkg for Anki.
 
     Example: deckbuild build cards -o dist/biology.apkg
     """
     bar = ProgressBar()
     try:
-        summary = build_deck(cards_dir=cards_dir, output=output, cache=_cache(cache_dir, no_cache), progress=bar)
-    except DeckbuildError as err:
+        summary = build_deck(cards_dir=cards_dir, output=output, cache=_cache(cache_dir, no_cache), progress=bar,
+                             force=force)
+    finally:
         bar.close()
-        _fail(err)
-    bar.close()
     for line in summary_lines(summary):
         click.echo(line)
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES)
 @CARDS
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings, not only errors.")
 @cache_options
+@DEBUG
 def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Validate CARDS_DIR like `build` and lint card quality; write nothing.
 
@@ -137,10 +203,8 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
     bar = ProgressBar()
     try:
         compiled = check_deck(cards_dir=cards_dir, cache=_cache(cache_dir, no_cache), progress=bar)
-    except DeckbuildError as err:
+    finally:
         bar.close()
-        _fail(err)
-    bar.close()
     for warning in compiled.problems:
         click.echo(str(warning), err=True)
     count = len(compiled.problems)
@@ -149,30 +213,31 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
         raise SystemExit(1)
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES)
 @CARDS
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("preview.html"),
               show_default=True, help="Where to write the HTML page.")
-def preview(cards_dir: Path, output: Path) -> None:
+@FORCE
+@DEBUG
+def preview(cards_dir: Path, output: Path, force: bool) -> None:
     """Write one self-contained HTML page showing every card's front and back.
 
     Example: deckbuild preview cards -o preview.html
     """
     from .commands.preview import write_preview
 
-    try:
-        count = write_preview(cards_dir=cards_dir, output=output)
-    except DeckbuildError as err:
-        _fail(err)
+    count = write_preview(cards_dir=cards_dir, output=output, force=force)
     click.echo(f"{count} cards → {output}")
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES)
 @CARDS
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
+@FORCE
 @cache_options
-def watch(cards_dir: Path, output: Path | None, cache_dir: Path | None, no_cache: bool) -> None:
+@DEBUG
+def watch(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Rebuild CARDS_DIR on every save; a save with errors keeps the last good .apkg.
 
     Example: deckbuild watch cards -o dist/biology.apkg
@@ -180,27 +245,25 @@ def watch(cards_dir: Path, output: Path | None, cache_dir: Path | None, no_cache
     from .commands.watch import watch as watch_tree
 
     def report(outcome: Summary | DeckbuildError) -> None:
-        if isinstance(outcome, ContentError):
-            for problem in outcome.problems:
-                click.echo(str(problem), err=True)
-            click.echo("nothing written; the last good .apkg, if any, is unchanged.", err=True)
-        elif isinstance(outcome, DeckbuildError):
-            click.echo(f"Error: {outcome}", err=True)
+        if isinstance(outcome, DeckbuildError):
+            report_error(outcome, content_footer="nothing written; the last good .apkg, if any, is unchanged.")
+            if not isinstance(outcome, ContentError):
+                click.echo("still watching: nothing written; the last good .apkg, if any, is unchanged.", err=True)
         else:
             for line in summary_lines(outcome):
                 click.echo(line)
 
     click.echo(f"watching {cards_dir} (Ctrl-C stops)", err=True)
     try:
-        watch_tree(cards_dir=cards_dir, output=output, on_build=report, cache=_cache(cache_dir, no_cache))
-    except DeckbuildError as err:
-        _fail(err)
+        watch_tree(cards_dir=cards_dir, output=output, on_build=report, cache=_cache(cache_dir, no_cache),
+                   force=force)
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C is how a watch ends: exit 0
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES)
 @CARDS
+@DEBUG
 def ids(cards_dir: Path) -> None:
     """Give every item without an `id` one derived from its question, editing files in place.
 
@@ -210,32 +273,27 @@ def ids(cards_dir: Path) -> None:
     """
     from .commands.ids import assign_ids
 
-    try:
-        added = assign_ids(cards_dir=cards_dir)
-    except DeckbuildError as err:
-        _fail(err)
+    added = assign_ids(cards_dir=cards_dir)
     for place, new_id in added:
         click.echo(f"{place}: id: {new_id}")
     click.echo(f"{len(added)} id{'s' * (len(added) != 1)} added.")
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES)
 @CARDS
 @click.option("--collection", "collection", required=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The Anki collection to compare against (collection.anki2); it is never modified.")
+@DEBUG
 def diff(cards_dir: Path, collection: Path) -> None:
     """Predict what importing the build into an Anki collection would do, without touching it.
 
-    Needs the optional `anki` package: pip install 'deckbuild[anki]'.
+    Needs the optional `anki` package: from a clone, pip install '.[anki]'.
 
     Example: deckbuild diff cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
     from .commands.diff import predict
 
-    try:
-        prediction = predict(cards_dir=cards_dir, collection=collection)
-    except DeckbuildError as err:
-        _fail(err)
+    prediction = predict(cards_dir=cards_dir, collection=collection)
     for line in prediction.lines():
         click.echo(line)

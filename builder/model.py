@@ -15,6 +15,7 @@ class Problem:
     message: str
     severity: str = "error"
     rule: str | None = None
+    environment: bool = False  # the machine's fault (a file that can't be read), not the content's
 
     @property
     def is_error(self) -> bool:
@@ -106,3 +107,4 @@ class Note:
     ords: tuple[int, ...]
     media: tuple[Media, ...] = ()
     digest: str = ""
+    removed: tuple[tuple[str, str], ...] = ()  # (field key, what the sanitizer removed from it)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -18,6 +19,7 @@ from builder.errors import ContentError
 from builder.pipeline.state import FILENAME
 from builder.commands.watch import watch, watched
 from conftest import visible_text
+from faults import INTERNAL_FAULT, ROOT
 
 WAIT = 30  # seconds; a bound on a hang, never reached when the watcher works
 
@@ -114,12 +116,17 @@ def test_watch_on_a_missing_folder_is_a_usage_error(deckbuild, tmp_path):
     assert f"Error: cards folder '{tmp_path / 'nowhere'}' not found" in result.output
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="stopped by SIGINT, as Ctrl-C does")
-def test_the_watch_command_prints_each_build_and_stops_on_ctrl_c(write_tree, tmp_path):
-    cards, output = write_tree(), tmp_path / "out.apkg"
+@contextlib.contextmanager
+def watch_process(*args: object, script: str | None = None):
+    """A real `deckbuild watch ARGS` process (or `python -c SCRIPT watch ARGS`); yields `read_until(text)`.
+
+    `read_until` returns the output lines up to the first one containing `text`. The watch is
+    stopped with SIGINT, as Ctrl-C does, and must exit 0.
+    """
+    runner = ["-c", script] if script else ["-m", "builder"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "builder", "watch", str(cards), "-o", str(output)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [sys.executable, *runner, "watch", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)})
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [*map(lines.put, process.stdout), lines.put(None)], daemon=True).start()
 
@@ -131,11 +138,51 @@ def test_the_watch_command_prints_each_build_and_stops_on_ctrl_c(write_tree, tmp
         return seen
 
     try:
+        yield read_until
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=WAIT) == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="stopped by SIGINT, as Ctrl-C does")
+def test_the_watch_command_prints_each_build_and_stops_on_ctrl_c(write_tree, tmp_path):
+    cards, output = write_tree(), tmp_path / "out.apkg"
+    with watch_process(cards, "-o", output) as read_until:
         assert read_until("→")[-1].startswith("2 notes, 2 cards (2 new,")
         deck = cards / "deck.yaml"
         save(deck, deck.read_text().replace("dellwo-2022\n    quote:", "nobody-1999\n    quote:"))
         problem = read_until("nothing written; the last good .apkg, if any, is unchanged.")[-2]
         assert problem.endswith("deck.yaml:7: unknown source 'nobody-1999'; add it to sources.yaml\n")
-    finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=WAIT) == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="stopped by SIGINT, as Ctrl-C does")
+def test_the_watch_command_survives_content_internal_and_environment_errors(write_tree, tmp_path):
+    cards, folder = write_tree(), tmp_path / "out"
+    output = folder / "out.apkg"
+    deck = cards / "deck.yaml"
+    text = deck.read_text()
+    # A real `deckbuild watch`, with a fault injected: rendering an item whose id is 'boom' raises.
+    with watch_process(cards, "-o", output, script=INTERNAL_FAULT) as read_until:
+        assert read_until("→")[-1].startswith("2 notes, 2 cards (2 new,")
+        good = output.read_bytes()
+
+        save(deck, text.replace("dellwo-2022\n    quote:", "nobody-1999\n    quote:"))  # content
+        assert "unknown source 'nobody-1999'" in read_until("the last good .apkg, if any, is unchanged.")[-2]
+
+        save(deck, text.replace("glia-means-glue", "boom"))  # internal
+        seen = read_until("still watching")
+        assert seen[-2].startswith("internal error: ZeroDivisionError: injected fault. This is a bug in deckbuild; "
+                                   "please report it")
+        assert not any("Traceback" in line for line in seen)
+
+        output.unlink()
+        folder.rmdir()
+        folder.write_text("a file where the output's folder was\n")  # environment
+        save(deck, text.replace("glue}}.", "glue}} (Greek)."))
+        seen = read_until("still watching")
+        assert seen[-2].startswith(f"Error: cannot write '{output}': ")
+
+        folder.unlink()
+        save(deck, text)
+        assert read_until("→")[-1].startswith("2 notes, 2 cards (")
+        assert output.read_bytes() == good

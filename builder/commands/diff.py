@@ -17,7 +17,7 @@ from ..pipeline.package import Row, write_apkg
 if TYPE_CHECKING:
     from anki.collection import Collection
 
-INSTALL = "pip install 'deckbuild[anki]'"
+INSTALL = "pip install '.[anki]' (from a clone of deckbuild; it is not on PyPI)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

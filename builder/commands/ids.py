@@ -9,10 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from ..pipeline.compile import deck_files, shown
+from ..pipeline.compile import deck_files, read_input, shown
 from ..errors import ContentError
 from ..pipeline.load import Document, Map, Seq, load_file
 from ..model import Problem
+from ..pipeline.output import environment
 from ..pipeline.state import write_atomic
 from ..pipeline.validate import CLOZE_ANSWER
 
@@ -41,8 +42,11 @@ def slugify(text: str) -> str:
 def assign_ids(*, cards_dir: Path) -> list[tuple[str, str]]:
     """Insert an `id:` line into every item that lacks one; return each new id's `path:line` and id."""
     docs, problems = [], []
-    for path in deck_files(cards_dir):
-        doc, found = load_file(path, shown=shown(cards_dir, path))
+    for path in deck_files(cards_dir, problems):
+        raw = read_input(cards_dir, path, problems)
+        if raw is None:
+            continue
+        doc, found = load_file(path, shown=shown(cards_dir, path), raw=raw)
         problems += found
         if doc is not None:
             docs.append(doc)
@@ -67,7 +71,8 @@ def assign_ids(*, cards_dir: Path) -> list[tuple[str, str]]:
     if problems:
         raise ContentError(problems)
     for path, data in edits:
-        write_atomic(path, data)
+        with environment(path, "write"):
+            write_atomic(path, data)
     return added
 
 

@@ -83,6 +83,7 @@ def _item_findings(item: Item, note: Note, texts: dict, sources: dict[str, Sourc
                         "make one card per item or an overlapping cloze")
         if re.sub(r"[^\w]", "", answer.lower()) in {"yes", "no", "true", "false"}:
             yield _warn(item, "answer", "yes-no", "answer is just yes/no; ask for the fact itself")
+    yield from _removed(item, note)
     if not item.quote:
         yield _warn(item, "id", "no-quote", "no quote from the source supports this card")
         return
@@ -90,6 +91,17 @@ def _item_findings(item: Item, note: Note, texts: dict, sources: dict[str, Sourc
     if checked and not any(fold(item.quote) in text for text in checked):
         names = ", ".join(str(sources[key].text.name) for key in item.sources if isinstance(texts.get(key), str))
         yield _warn(item, "quote", "quote-not-found", f"quote not found in {names}")
+
+
+def _removed(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
+    """One warning per field the sanitizer took markup out of, naming what it took."""
+    by_key: dict[str, list[str]] = {}
+    for key, what in note.removed:
+        by_key.setdefault(key, []).append(what)
+    for key, found in by_key.items():
+        hint = "; write maths as \\( … \\) for MathJax" if any(w in ("<math>", "<svg>") for w in found) else ""
+        yield _warn(item, key, "removed-markup", f"'{key}' loses {', '.join(found)} (not allowed on a card, so it "
+                    f"never reaches Anki){hint}")
 
 
 def _duplicates(items: tuple[Item, ...], notes: tuple[Note, ...]) -> Iterator[tuple[Problem, Item]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..pipeline.build import Compiled, compile_clean
 from ..model import Media
 from ..pipeline.notetypes import NOTETYPES
+from ..pipeline.output import PREVIEW_MARK, check_output, environment, marked_by
 from ..pipeline.state import write_atomic
 from ..pipeline.validate import CLOZE_TOKEN
 
@@ -195,7 +196,7 @@ def page(*, cards: list[Card], title: str) -> str:
         body.append("</section>")
     css = "\n".join(dict.fromkeys(notetype.css for notetype in NOTETYPES.values()))
     return (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n{PREVIEW_MARK}\n'
         f"<title>{esc(title)}</title>\n<style>\n{css}</style>\n<style>\n{PAGE_CSS}</style></head>\n<body>\n"
         f'<div class="pv-bar"><b>{esc(title)}</b>'
         f'<input id="pv-filter" type="search" placeholder="Filter: words in the text, id, deck or file" '
@@ -204,8 +205,14 @@ def page(*, cards: list[Card], title: str) -> str:
     )
 
 
-def write_preview(*, cards_dir: Path, output: Path) -> int:
-    """Write the preview page of a cards tree; return how many cards it shows. Nothing is written on errors."""
+def write_preview(*, cards_dir: Path, output: Path, force: bool = False) -> int:
+    """Write the preview page of a cards tree; return how many cards it shows. Nothing is written on errors.
+
+    An existing file is replaced only if it is a page this command wrote (or with `force`).
+    """
+    check_output(output, cards_dir=cards_dir, ours=marked_by(PREVIEW_MARK), what="a preview page deckbuild wrote",
+                 force=force)
     cards = render_cards(compiled=compile_clean(cards_dir)[0])
-    write_atomic(output, page(cards=cards, title=f"deckbuild preview: {cards_dir.as_posix()}").encode("utf-8"))
+    with environment(output, "write"):
+        write_atomic(output, page(cards=cards, title=f"deckbuild preview: {cards_dir.as_posix()}").encode("utf-8"))
     return len(cards)

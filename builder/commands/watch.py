@@ -10,7 +10,8 @@ import watchfiles
 
 from ..pipeline.build import Summary, build
 from ..pipeline.cache import Cache
-from ..errors import DeckbuildError, UsageError
+from ..errors import DeckbuildError, UsageError, as_deckbuild_error
+from ..pipeline.output import check_output
 from ..pipeline.state import FILENAME
 
 # What a build reads: deck files and sources.yaml, images the cards show, and sources' article texts.
@@ -31,22 +32,30 @@ def watched(*, cards_dir: Path, path: Path) -> bool:
             and not any(part.startswith(".") for part in parts))
 
 
-def build_once(*, cards_dir: Path, output: Path | None, cache: Cache | None = None) -> Summary | DeckbuildError:
-    """One build's outcome: its Summary, or the error that stopped it (which wrote nothing)."""
+def build_once(*, cards_dir: Path, output: Path | None, cache: Cache | None = None,
+               force: bool = False) -> Summary | DeckbuildError:
+    """One build's outcome: its Summary, or the error that stopped it (which wrote nothing).
+
+    Every error is returned, internal ones too, so that no save can end the watch.
+    """
     try:
-        return build(cards_dir=cards_dir, output=output, cache=cache)
-    except DeckbuildError as err:
-        return err
+        return build(cards_dir=cards_dir, output=output, cache=cache, force=force)
+    except Exception as err:  # noqa: BLE001 - reported by the caller, then the watch goes on
+        return as_deckbuild_error(err)
 
 
 def watch(*, cards_dir: Path, output: Path | None, on_build: Callable[[Summary | DeckbuildError], None],
-          stop_event: threading.Event | None = None, debounce_ms: int = 1600, cache: Cache | None = None) -> None:
+          stop_event: threading.Event | None = None, debounce_ms: int = 1600, cache: Cache | None = None,
+          force: bool = False) -> None:
     """Build once, then again after every burst of saves, until stop_event is set or Ctrl-C.
 
-    With a cache, a save recompiles only the files it changed.
+    With a cache, a save recompiles only the files it changed. An output deckbuild must not write
+    is refused before watching starts.
     """
     if not cards_dir.is_dir():
         raise UsageError(f"cards folder '{cards_dir}' not found")
+    if output is not None:
+        check_output(output, cards_dir=cards_dir, force=force)
     root = cards_dir.resolve()
     built = False
     # The first build waits for the watcher's first wake, so no save made after it can be missed.
@@ -60,4 +69,4 @@ def watch(*, cards_dir: Path, output: Path | None, on_build: Callable[[Summary |
     ):
         if changes or not built:
             built = True
-            on_build(build_once(cards_dir=cards_dir, output=output, cache=cache))
+            on_build(build_once(cards_dir=cards_dir, output=output, cache=cache, force=force))

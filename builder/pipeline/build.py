@@ -14,6 +14,7 @@ from .cache import Cache
 from .compile import Compiled, Progress, compile_tree, shown
 from ..model import Note
 from .notetypes import NOTETYPES
+from .output import check_output, environment
 from .package import Row, pack_apkg
 from .state import FILENAME, MAX_MOD, MAX_NID, Entry, State, commit, read_state, temp_dir
 
@@ -66,16 +67,24 @@ def default_output(notes: tuple[Note, ...]) -> Path:
 
 
 def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = None,
-          progress: Progress | None = None) -> Summary:
-    """Compile the tree into an .apkg and update the state file together; nothing is written on errors."""
+          progress: Progress | None = None, force: bool = False) -> Summary:
+    """Compile the tree into an .apkg and update the state file together; nothing is written on errors.
+
+    The output is checked before any work (after compiling, when it is named after the deck).
+    """
+    if output is not None:
+        check_output(output, cards_dir=cards_dir, force=force)
     compiled, state = compile_clean(cards_dir, cache=cache, progress=progress)
-    output = output or default_output(compiled.notes)
+    if output is None:
+        output = default_output(compiled.notes)
+        check_output(output, cards_dir=cards_dir, force=force)
     stamp = now()
     rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)
-    with temp_dir(output.parent) as work:
+    with environment(output, "write"), temp_dir(output.parent) as work:
         package = pack_apkg(rows=rows, notetype_mods=new_state.notetype_mods, work=work)
         size = package.stat().st_size
-        commit(cards_dir=cards_dir, package=package, output=output, state=new_state)
+        with environment(cards_dir, "write the state file into"):
+            commit(cards_dir=cards_dir, package=package, output=output, state=new_state)
     return Summary(output=output, size=size, **summary)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import html
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -38,6 +39,14 @@ ATTRIBUTES = {
     "th": {"colspan", "rowspan", "align"},
     "abbr": {"title"},
 }
+# Markup in the HTML the sanitizer is given: a comment, or a start tag with its attributes.
+_MARKUP = re.compile(r"<!--|<([A-Za-z][^\s/>]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?""")
+_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*):")
+# Where sanitize() reports what it removes, while render_item() listens.
+_REMOVED: ContextVar[list[str] | None] = ContextVar("deckbuild_removed", default=None)
+# What Anki shows nothing for: whitespace, including no-break and zero-width spaces.
+_INVISIBLE = re.compile(r"[\s\u200b-\u200d\u2060\ufeff]*")
 _BASE91 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
 
 
@@ -58,12 +67,17 @@ class MediaStore:
         self.root = root.resolve()
         self.named: dict[Path, str] = {}
 
-    def add(self, src: str, *, folder: Path) -> Media | str:
-        """The Media for a local image path, or why it can't be used."""
+    def add(self, src: str, *, folder: Path) -> Media | str | OSError:
+        """The Media for a local image path, or why it can't be used (an OSError: the file can't be read)."""
         path = (folder / unquote(src)).resolve()
         if not path.is_relative_to(self.root):
             return f"image '{src}' is outside the cards folder; move it inside and link it relative to this file"
         name = self.name_for(path)
+        if name is None and path.is_file():
+            try:
+                path.open("rb").close()
+            except OSError as err:
+                return err
         return Media(name=name, path=path) if name else (
             f"image '{src}' not found; image paths are relative to the YAML file that uses them")
 
@@ -123,6 +137,8 @@ def sanitize(fragment: str, *, on_image: Callable[[str], str | None] | None = No
             return on_image(value)
         return value
 
+    if (removed := _REMOVED.get()) is not None and "<" in fragment:
+        removed += removed_markup(fragment)
     return nh3.clean(
         fragment,
         tags=TAGS,
@@ -131,6 +147,44 @@ def sanitize(fragment: str, *, on_image: Callable[[str], str | None] | None = No
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     )
+
+
+def removed_markup(fragment: str) -> list[str]:
+    """What the sanitizer drops from an HTML fragment, in words: tags, attributes, comments, links' schemes.
+
+    An image's `src` is left out: one that can't be used is an error, reported where it is resolved.
+    """
+    found = []
+    for match in _MARKUP.finditer(fragment):
+        if match.group(0) == "<!--":
+            found.append("an HTML comment")
+            continue
+        tag = match.group(1).lower()
+        if tag not in TAGS:
+            found.append(f"<{tag}>")
+            continue
+        for name, value in _ATTRIBUTE.findall(match.group(2)):
+            name, value = name.lower(), html.unescape(value.strip("\"'"))
+            if tag == "code" and name == "class" and value.startswith("language-"):
+                continue  # a fenced block's language: Markdown's own, and nothing a card shows
+            if name not in ATTRIBUTES.get(tag, ()):
+                found.append(f"the {name} attribute of <{tag}>")
+            elif tag == "a" and name == "href" and (scheme := _SCHEME.match(value)) \
+                    and scheme.group(1).lower() not in ("http", "https", "mailto"):
+                found.append(f"a {scheme.group(1).lower()}: link")
+    return found
+
+
+def visible(fragment: str) -> bool:
+    """Whether rendered HTML shows anything: text other than spaces, an image, a rule or a list marker.
+
+    ("2014." alone is a Markdown list that starts at 2014: Anki shows its number.)
+    """
+    if "<" in fragment or "&" in fragment:
+        if any(tag in fragment for tag in ("<img", "<li", "<hr")):
+            return True
+        fragment = html.unescape(_TAG.sub("", fragment))
+    return not _INVISIBLE.fullmatch(fragment)
 
 
 def citation(source: Source) -> str:
@@ -154,6 +208,7 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
                 problems: list[Problem]) -> Note:
     """One item as a note: its fields, tags, cards and media."""
     used: dict[str, Media] = {}
+    removed: list[tuple[str, str]] = []
 
     def field(key: str) -> str:
         text = getattr(item, key)
@@ -162,13 +217,29 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
 
         def on_image(src: str) -> str | None:
             found = media.add(src, folder=item.folder)
+            if isinstance(found, OSError):
+                problems.append(Problem(path=item.path, line=item.line_of(key), environment=True, message=(
+                    f"image '{src}' cannot be read ({found.strerror or found}); check its permissions")))
+                return None
             if isinstance(found, str):
                 problems.append(Problem(path=item.path, line=item.line_of(key), message=found))
                 return None
             used[found.name] = found
             return found.name
 
-        return markdown(text, on_image=on_image)
+        found: list[str] = []
+        token = _REMOVED.set(found)
+        try:
+            rendered = markdown(text, on_image=on_image)
+        finally:
+            _REMOVED.reset(token)
+        removed.extend((key, what) for what in dict.fromkeys(found))
+        if key != "extra" and not visible(rendered):
+            problems.append(Problem(path=item.path, line=item.line_of(key), message=(
+                f"'{key}' renders to nothing visible, so Anki would show an empty card side (comments, scripts "
+                "and markup deckbuild removes, such as MathML, show nothing); write its text, with maths as "
+                "\\( … \\)")))
+        return rendered
 
     source = "".join(citation(sources[key]) for key in item.sources if key in sources)
     quote = html.escape(item.quote.strip(), quote=False) if item.quote else ""
@@ -200,4 +271,5 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
         ords=ords,
         media=tuple(used[name] for name in sorted(used)),
         digest=digest,
+        removed=tuple(removed),
     )

@@ -11,4 +11,5 @@ RULES: dict[str, str] = {
     "no-quote": "an item without a quote",
     "unused-source": "a bibliography entry no card cites",
     "quote-not-found": "a quote that is not in the source's text file",
+    "removed-markup": "HTML the sanitizer removed from a field, so it never reaches Anki",
 }

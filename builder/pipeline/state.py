@@ -62,7 +62,10 @@ def read_state(root: Path, *, shown: str) -> tuple[State, list[Problem]]:
         return State(), []
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as err:
+    except OSError as err:  # the machine's fault: exit 3, like any file under the cards folder
+        return State(), [Problem(path=shown, line=1, environment=True, message=(
+            f"cannot read the state file ({err.strerror or err}); check its permissions"))]
+    except ValueError as err:
         return State(), [Problem(path=shown, line=1, message=f"state file can't be read ({err})")]
     return _parse(text, shown=shown, first_line=1)
 

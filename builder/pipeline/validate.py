@@ -19,6 +19,12 @@ CLOZE_ANSWER = re.compile(r"\{\{c\d+::(.*?)(?:::[^{}]*)?\}\}", re.S)  # a deleti
 DATE = re.compile(r"\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?\Z")
 TAG = re.compile(r"[^\s\"\x00-\x1f\x7f]+\Z")
 
+# Limits, each documented in the README's "When things go wrong".
+MAX_FIELD_BYTES = 100_000  # a text field, in bytes of UTF-8: a card is one fact, and Markdown costs ~100× memory
+MAX_CLOZE = 65536  # Anki stores a card's number (cN - 1) in 16 bits and refuses a package with more
+MAX_ID = 100  # characters: an id is a handle people type, search and read in paths
+MAX_DECK_PART = 200  # bytes of UTF-8 per '::' part, so `dist/<top-level deck>.apkg` is a valid file name
+
 FILE_KEYS = ("deck", "tags", "cards")
 ITEM_KEYS = ("id", "question", "answer", "cloze", "source", "quote", "extra", "tags", "reverse", "allow")
 SOURCE_FIELDS = ("title", "author", "publisher", "date", "url", "text")
@@ -177,6 +183,9 @@ def _deck_problem(name: str) -> str | None:
         return f"deck name '{name}' may not contain '\"'"
     if re.search(r"[\x00-\x1f\x7f]", name):
         return f"deck name {name!r} contains a control character; Anki would drop it"
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_DECK_PART for part in parts):
+        return (f"a part of deck name '{name[:40]}…' is over {MAX_DECK_PART} bytes, too long to name the "
+                ".apkg file after; shorten it")
     return None
 
 
@@ -213,12 +222,19 @@ def _item(entry: Any, *, line: int, deck: str | None, file_tags: tuple[str, ...]
             report(line, "card has no 'id'; run `deckbuild ids` to add one")
     elif not _text(item_id):
         report(entry.lines["id"], "'id' must be text, like 'id: cell-membrane'")
+    elif len(item_id) > MAX_ID:
+        report(entry.lines["id"], f"id is {len(item_id)} characters long, over the limit of {MAX_ID}; "
+                                  "use a few words, like 'microglia-first-line'")
     elif not ID.match(item_id):
         like = "-".join(re.findall(r"[a-z0-9]+", item_id.lower()))
         report(entry.lines["id"], f"id '{item_id}' must be lowercase letters, digits and single '-' between them"
                                   + (f", like '{like}'" if like else ""))
     for key in TEXT_KEYS:
-        if key in entry and (not _text(entry[key]) or not entry[key].strip()):
+        if key in entry and _text(entry[key]) and len(entry[key]) * 4 > MAX_FIELD_BYTES \
+                and (size := len(entry[key].encode("utf-8", "surrogatepass"))) > MAX_FIELD_BYTES:
+            report(entry.lines[key], f"'{key}' is {size:,} bytes, over the limit of {MAX_FIELD_BYTES:,} (100 kB) for "
+                   "one field; shorten it or split the card")
+        elif key in entry and (not _text(entry[key]) or not entry[key].strip()):
             report(entry.lines[key], f"'{key}' reads as the YAML flag {str(entry[key]).lower()} "
                    "(yes/no/on/off/true/false); put the words in quotes" if isinstance(entry[key], bool)
                    else f"'{key}' must be non-empty text")
@@ -275,11 +291,15 @@ def _shape(entry: Map, *, line: int, report: _Report, suggested: set[str | None]
         if "question" in entry or "answer" in entry:
             report(entry.lines["cloze"], "card has both 'cloze' and 'question'/'answer'; use one or the other")
         cloze = entry["cloze"]
-        numbers = [int(n) for n in CLOZE.findall(cloze)] if _text(cloze) else []
+        numbers = [_number(n) for n in CLOZE.findall(cloze)] if _text(cloze) else []
         if _text(cloze) and not numbers:
             report(entry.lines["cloze"], "cloze has no deletion; mark one like {{c1::answer}}")
         if 0 in numbers:
             report(entry.lines["cloze"], "cloze numbers start at c1")
+        if (highest := max(numbers, default=0)) > MAX_CLOZE:
+            shown = f"c{highest}" if highest <= 10 ** 9 else "a cloze number that long"
+            report(entry.lines["cloze"], f"{shown} is over c{MAX_CLOZE}, the highest cloze number Anki imports; "
+                                         "number the deletions c1, c2, …")
         if _text(cloze) and (unclosed := cloze_numbers(cloze)[1]):
             report(entry.lines["cloze"], f"cloze deletion '{{{{c{unclosed[0]}::' is never closed; end it with '}}}}'")
         if entry.get("reverse") is True:
@@ -295,6 +315,11 @@ def _shape(entry: Map, *, line: int, report: _Report, suggested: set[str | None]
         report(entry.lines["answer"], "card has an 'answer' but no 'question'; add one")
 
 
+def _number(digits: str) -> int:
+    """A cloze number; one too long to matter is read as just over a billion (Python refuses huge int strings)."""
+    return int(digits) if len(digits) <= 9 else 10 ** 9 + 1
+
+
 def cloze_numbers(text: str) -> tuple[set[int], list[int]]:
     """The deletion numbers Anki finds in `text`, and those of deletions opened and never closed.
 
@@ -305,7 +330,7 @@ def cloze_numbers(text: str) -> tuple[set[int], list[int]]:
     stack: list[tuple[int, set[int]]] = []  # per open deletion: its number, and those closed inside it
     for token in CLOZE_TOKEN.finditer(text):
         if token.group(1) is not None:
-            stack.append((int(token.group(1)), set()))
+            stack.append((_number(token.group(1)), set()))
         elif stack:
             number, inside = stack.pop()
             (stack[-1][1] if stack else found).update(inside | {number})
