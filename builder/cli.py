@@ -286,12 +286,86 @@ def ids(cards_dir: Path) -> None:
               help="The Anki collection to compare against (collection.anki2); it is never modified.")
 @DEBUG
 def diff(cards_dir: Path, collection: Path) -> None:
-    """Predict what importing the build into an Anki collection would do, without touching it.
+    """Predict what importing the build into an Anki collection would do, without touching it (= push --dry-run).
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
 
     Example: deckbuild diff cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
+    _predict(cards_dir, collection)
+
+
+COLLECTION = click.option("--collection", "collection", required=True,
+                          type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                          help="The Anki collection file (collection.anki2). Close Anki first.")
+
+
+@cli.command(epilog=EXIT_CODES)
+@CARDS
+@COLLECTION
+@click.option("--prefer", type=click.Choice(["anki", "yaml"]),
+              help="Settle items edited on both sides: take Anki's text, or keep the YAML's.")
+@click.option("--dry-run", is_flag=True, help="Print what would be pulled; write nothing.")
+@click.option("--restore-state", is_flag=True,
+              help="Rebuild a lost or damaged state file from the notes the collection holds.")
+@DEBUG
+def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, restore_state: bool) -> None:
+    """Bring edits made in Anki back into the YAML, changing only the edited values.
+
+    Needs the optional `anki` package: from a clone, pip install '.[anki]'.
+
+    Example: deckbuild pull cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
+    """
+    from .commands.pull import pull as pull_edits, restore_state as restore
+
+    if restore_state:
+        report = restore(cards_dir=cards_dir, collection=collection, dry_run=dry_run)
+    else:
+        report = pull_edits(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run)
+    for outcome in report.outcomes:
+        click.echo(str(outcome))
+    if not restore_state:
+        click.echo(report.summary())
+
+
+@cli.command(epilog=EXIT_CODES)
+@CARDS
+@COLLECTION
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
+@FORCE
+@click.option("--yes", is_flag=True, help="Delete the notes of removed items without asking.")
+@click.option("--dry-run", is_flag=True, help="Predict what the push would do, on a copy; write nothing (= diff).")
+@DEBUG
+def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, yes: bool, dry_run: bool) -> None:
+    """Build, back up the collection, and apply the build to it: import, delete, move, convert.
+
+    Needs the optional `anki` package: from a clone, pip install '.[anki]'.
+
+    Example: deckbuild push cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
+    """
+    if dry_run:
+        _predict(cards_dir, collection)
+        return
+    from .commands.push import push as push_build
+
+    def confirm(ids) -> bool:
+        """List the notes to delete and ask, but only a person at a terminal."""
+        if not sys.stdin.isatty():
+            return False
+        for item_id in ids:
+            click.echo(f"to delete: {item_id}")
+        return click.confirm(f"Delete {len(ids)} note{'s' * (len(ids) != 1)} from the collection?", default=False)
+
+    report = push_build(cards_dir=cards_dir, collection=collection, output=output, force=force, yes=yes,
+                        confirm=confirm)
+    click.echo(summary_lines(report.summary)[0])  # the build's line; push itself does what the others ask for
+    for line in report.lines():
+        click.echo(line)
+
+
+def _predict(cards_dir: Path, collection: Path) -> None:
+    """Print what importing the build would do, tried on a copy of the collection."""
     from .commands.diff import predict
 
     prediction = predict(cards_dir=cards_dir, collection=collection)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import textwrap
@@ -153,6 +154,12 @@ def build_into_anki(deckbuild, anki, tmp_path):
         assert result.exit_code == 0, result.output
         return anki.import_apkg(out)
     return run
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """Every file under a folder and its content hash: to show that a command wrote nothing there."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def log_counts(log) -> dict[str, int]:

@@ -96,12 +96,19 @@ def test_a_yaml_error_is_reported_and_no_file_changes(write_tree, deckbuild):
     assert (cards / "a.yaml").read_text() == fine
 
 
-def test_an_item_inside_a_flow_list_is_left_for_a_person(write_tree, deckbuild):
-    text = "deck: A\ncards: [{question: Q?, answer: A., source: other-2020}]\n"
+def test_an_item_inside_a_flow_list_gets_its_id_in_place(write_tree, deckbuild):
+    cards = write_tree({"deck.yaml": "deck: A\ncards: [{question: Q?, answer: A., source: other-2020}]\n"})
+    result = deckbuild("ids", cards)
+    assert result.exit_code == 0, result.output
+    assert (cards / "deck.yaml").read_text() == "deck: A\ncards: [{id: q, question: Q?, answer: A., source: other-2020}]\n"
+
+
+def test_an_item_that_cannot_take_an_id_in_place_is_left_for_a_person(write_tree, deckbuild):
+    text = "deck: A\ncards:\n  - ? question\n    : Q?\n    answer: A.\n    source: other-2020\n"
     cards = write_tree({"deck.yaml": text})
     result = deckbuild("ids", cards)
-    assert result.exit_code == 1
-    assert f"{cards.as_posix()}/deck.yaml:2: can't insert an id" in result.output
+    assert result.exit_code == 1, result.output
+    assert f"{cards.as_posix()}/deck.yaml:3: can't insert an id" in result.output
     assert "add `id: q` to it by hand" in result.output
     assert (cards / "deck.yaml").read_text() == text
 

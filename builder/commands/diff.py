@@ -1,23 +1,21 @@
-"""`deckbuild diff`: what importing the build into a real Anki collection would do, tried on a copy."""
+"""`deckbuild diff` (= `push --dry-run`): what importing the build into a real collection would do, tried on a copy."""
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..pipeline.build import compile_clean, now, plan
-from ..errors import UsageError
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
+from .collection import copy_to, opened, read_notes
+from .push import removed_items, tree_decks
 
 if TYPE_CHECKING:
     from anki.collection import Collection
-
-INSTALL = "pip install '.[anki]' (from a clone of deckbuild; it is not on PyPI)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,53 +27,51 @@ class Prediction:
     unchanged: tuple[str, ...]
     conflicting: tuple[tuple[str, str, str], ...]  # (id, note type in Anki, note type the build wants)
     moves: tuple[tuple[str, str, str], ...]  # (id, deck its cards are in, deck the YAML asks for)
+    removed: tuple[str, ...] = ()  # notes in the collection whose items were removed from the tree
+    # The tree's decks, casefolded: cards in any other deck were moved there by hand, and push leaves them.
+    tree_decks: frozenset[str] = field(default=frozenset(), compare=False)
 
     def lines(self) -> list[str]:
         """A one-line summary, then one line per note the import would touch, skip or leave in a wrong deck."""
         lines = [f"would add {len(self.new)}, update {len(self.updated)}, leave {len(self.unchanged)} unchanged, "
-                 f"{len(self.conflicting)} conflicting"]
+                 f"{len(self.conflicting)} conflicting, {len(self.removed)} removed"]
         lines += [f"new: {item_id}" for item_id in self.new]
         lines += [f"update: {item_id}" for item_id in self.updated]
         for item_id, current, wanted in self.conflicting:
             if current == wanted:
                 why = f"note type '{current}' was changed in Anki; undo that in Tools → Manage Note Types"
             else:
-                why = f"it is a '{current}' note in Anki, a '{wanted}' note in the YAML"
+                why = f"it is a '{current}' note in Anki, a '{wanted}' note in the YAML; push converts it, keeping its reviews"
             lines.append(f"conflict: {item_id} ({why}, or in Anki, Browse, search \"Id:{item_id}\", "
                          "delete it, then re-import)")
-        lines += [f"stays in {current}: {item_id} (wants {wanted})" for item_id, current, wanted in self.moves]
+        lines += [f"stays in {current}: {item_id} (wants {wanted}; "
+                  + ("push moves it)" if current.casefold() in self.tree_decks else
+                     "moved by hand outside the tree's decks, so push leaves it)")
+                  for item_id, current, wanted in self.moves]
+        lines += [f"removed: {item_id} (its item is gone from the tree; push --yes deletes the note)"
+                  for item_id in self.removed]
         return lines
 
 
 def predict(*, cards_dir: Path, collection: Path) -> Prediction:
-    """Build the tree to a temporary .apkg, import it into a temporary copy of `collection`, and report."""
-    try:
-        from anki.collection import Collection
-        from anki.errors import DBError
-    except ImportError:
-        raise UsageError(f"deckbuild diff needs the anki package: {INSTALL}") from None
-    if not collection.is_file():
-        raise UsageError(f"collection '{collection}' not found")
+    """Build the tree to a temporary .apkg, import it into a temporary copy of `collection`, and report.
+
+    It works on a copy, so Anki may even be running (what it has not saved yet is not seen).
+    """
     compiled, state = compile_clean(cards_dir)
     rows, new_state, _ = plan(compiled.notes, state=state, stamp=now())
+    gone = removed_items(state, (note.id for note in compiled.notes))
     with tempfile.TemporaryDirectory(prefix="deckbuild-diff-") as work:
         apkg = Path(work) / "build.apkg"
         write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg)
-        copy = Path(work) / "collection.anki2"
-        for suffix in ("", "-wal"):
-            if Path(f"{collection}{suffix}").is_file():
-                shutil.copyfile(f"{collection}{suffix}", f"{copy}{suffix}")
-        try:
-            col = Collection(str(copy))
-        except DBError as err:
-            raise UsageError(f"cannot open '{collection}' as an Anki collection: {err}") from None
-        try:
-            return _import(col, apkg=apkg, rows=rows)
-        finally:
-            col.close()
+        copy = copy_to(collection, Path(work)) if collection.is_file() else collection
+        with opened(copy, command="diff", shown=collection) as col:
+            present = read_notes(col, gone)
+            prediction = _import(col, apkg=apkg, rows=rows, removed=tuple(i for i in gone if i in present))
+    return replace(prediction, tree_decks=tree_decks(compiled.notes, state))
 
 
-def _import(col: Collection, *, apkg: Path, rows: Sequence[Row]) -> Prediction:
+def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[str, ...]) -> Prediction:
     """Import the package into the (copied) collection and read back what happened to each note."""
     from anki.import_export_pb2 import ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
@@ -104,7 +100,7 @@ def _import(col: Collection, *, apkg: Path, rows: Sequence[Row]) -> Prediction:
         moves += sorted((item_id, name, note.deck) for name in map(col.decks.name, decks)
                         if name.casefold() != note.deck.casefold())
     return Prediction(new=in_collection(log.new), updated=updated, unchanged=unchanged,
-                      conflicting=conflicting, moves=tuple(moves))
+                      conflicting=conflicting, moves=tuple(moves), removed=removed)
 
 
 def _notetype_name(col: Collection, guid: str) -> str:

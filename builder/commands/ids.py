@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import codecs
 import re
 import unicodedata
 from pathlib import Path
-
-import yaml
 
 from ..pipeline.compile import deck_files, read_input, shown
 from ..errors import ContentError
 from ..pipeline.load import Document, Map, Seq, load_file
 from ..model import Problem
-from ..pipeline.output import environment
-from ..pipeline.state import write_atomic
 from ..pipeline.validate import CLOZE_ANSWER
+from .yamledit import Change, Edited, edit, write
 
 MAX_WORDS = 6
 # Words that say little about which card this is; dropped unless nothing else is left.
@@ -25,8 +21,6 @@ SKIP = frozenset(
 _FOLD = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o", "Ø": "o",
                        "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "þ": "th", "Þ": "th"})
 _MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|<[^>]*>")  # links and images keep their text; tags go
-_BREAK = re.compile(r"(\r\n|[\r\n])")  # the line breaks load.py counts lines by, as editors do
-_LEAD = re.compile(r"( *)(-[ \t]+)?")
 
 
 def slugify(text: str) -> str:
@@ -53,7 +47,7 @@ def assign_ids(*, cards_dir: Path) -> list[tuple[str, str]]:
     if problems:
         raise ContentError(problems)
     taken = {item["id"] for doc in docs for _, item, _ in _items(doc) if isinstance(item.get("id"), str)}
-    edits: list[tuple[Path, bytes]] = []
+    edits: list[Edited] = []
     added: list[tuple[str, str]] = []
     for doc in docs:
         wanted = []
@@ -65,14 +59,12 @@ def assign_ids(*, cards_dir: Path) -> list[tuple[str, str]]:
             taken.add(new_id)
             wanted.append((index, line, new_id))
         if wanted:
-            data, places = _insert(doc, wanted, problems)
-            edits.append((doc.path, data))
+            edited, places = _insert(doc, wanted, problems)
+            edits += [edited] if edited else []
             added += places
     if problems:
         raise ContentError(problems)
-    for path, data in edits:
-        with environment(path, "write"):
-            write_atomic(path, data)
+    write(edits)
     return added
 
 
@@ -94,69 +86,18 @@ def _unique(slug: str, taken: set[str]) -> str:
 
 
 def _insert(doc: Document, wanted: list[tuple[int, int, str]],
-            problems: list[Problem]) -> tuple[bytes, list[tuple[str, str]]]:
-    """The file's bytes with each wanted `id:` line inserted, and where each landed."""
-    raw = doc.path.read_bytes()
-    bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
-    parts = _BREAK.split(raw[len(bom):].decode("utf-8"))
-    rows, ends = parts[0::2], parts[1::2] + [""]
-    usual = next((end for end in ends if end), "\n")
-    cards = doc.data["cards"]
-    misplaced = []
-    for index, line, new_id in wanted:
-        row = _place(rows[line - 1], key=next(iter(cards[index]), ""), value=_word(new_id),
-                     end=ends[line - 1] or usual)
-        if row is None:
-            misplaced.append(_by_hand(doc, line, new_id))
-        else:
-            rows[line - 1] = row
-    data = bom + "".join(row + end for row, end in zip(rows, ends)).encode("utf-8")
-    places = None if misplaced else _check(doc, data, wanted)
-    if places is None:
-        problems += misplaced or [_by_hand(doc, line, new_id) for _, line, new_id in wanted]
-        return data, []
-    return data, places
-
-
-def _place(row: str, *, key: str, value: str, end: str) -> str | None:
-    """One line with `id: value` put before the item's first key, or None if the item isn't where expected."""
-    lead = _LEAD.match(row)
-    head, rest = row[: lead.end()], row[lead.end():]
-    if rest.startswith("{"):  # a flow mapping: {question: Q, answer: A}
-        after = rest[1:]
-        entry = f" id: {value}," if after.startswith(" ") else f"id: {value}," + " " * bool(after)
-        return f"{head}{{{entry}{after}"
-    if not (rest.startswith((key, f'"{key}"', f"'{key}'", "? ")) and key):
-        return None
-    if lead.group(2):  # `  - question: Q` → `  - id: slug` then `    question: Q`
-        return f"{head}id: {value}{end}{' ' * len(head)}{rest}"
-    return f"{head}id: {value}{end}{row}"  # the item's first key starts its own line
-
-
-def _word(slug: str) -> str:
-    """The slug as YAML text that reads back as that text (quoted only if it would read as true/false/null)."""
-    tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, slug, (True, False))
-    return f'"{slug}"' if tag.endswith((":bool", ":null")) else slug
-
-
-def _check(doc: Document, data: bytes, wanted: list[tuple[int, int, str]]) -> list[tuple[str, str]] | None:
-    """Where each new id landed, if the edited file reads as the old one plus exactly those ids."""
-    new, found = load_file(doc.path, shown=doc.shown, raw=data)
-    cards = new.data.get("cards") if new is not None and isinstance(new.data, Map) else None
-    if found or not isinstance(cards, Seq) or len(cards) != len(doc.data["cards"]):
-        return None
-    places = []
-    for index, _, new_id in wanted:
-        item = cards[index]
-        if not isinstance(item, Map) or item.get("id") != new_id:
-            return None
-        places.append((f"{doc.shown}:{item.lines['id']}", new_id))
-        del item["id"]
-    return places if new.data == doc.data else None
+            problems: list[Problem]) -> tuple[Edited | None, list[tuple[str, str]]]:
+    """The file with each wanted `id:` line inserted before its item's first key, and where each landed."""
+    edited = edit(doc, [Change(item=index, key="id", value=new_id) for index, _, new_id in wanted])
+    if edited is None:
+        problems += [_by_hand(doc, line, new_id) for _, line, new_id in wanted]
+        return None, []
+    cards = edited.doc.data["cards"]
+    return edited, [(f"{doc.shown}:{cards[index].lines['id']}", new_id) for index, _, new_id in wanted]
 
 
 def _by_hand(doc: Document, line: int, new_id: str) -> Problem:
     """The problem for an item whose id can't be inserted without rewriting the file."""
     return Problem(path=doc.shown, line=line, message=(
-        f"can't insert an id for this card without rewriting the file (is it inside a [...] list?); "
+        f"can't insert an id for this card without rewriting more of the file; "
         f"add `id: {new_id}` to it by hand"))

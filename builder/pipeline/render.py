@@ -204,6 +204,12 @@ def citation(source: Source) -> str:
     return f'<div class="citation">{head + ". " if head else ""}{body}</div>'
 
 
+def note_digest(*, kind: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
+    """The content hash the state file keeps per note: note type, fields and sorted tags."""
+    text = "\x1e".join((str(NOTETYPES[kind].id), *fields, " ".join(tags)))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
                 problems: list[Problem]) -> Note:
     """One item as a note: its fields, tags, cards and media."""
@@ -258,9 +264,8 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
         ords = (0, 1) if item.reverse else (0,)
     # \x1f separates fields inside an .apkg: one left in a field would split it and Anki refuses the file.
     fields = tuple(f.replace("\x1f", "") for f in fields)
-    notetype = NOTETYPES[item.kind]
     tags = tuple(sorted(item.tags))
-    digest = hashlib.sha256("\x1e".join((str(notetype.id), *fields, " ".join(tags))).encode()).hexdigest()[:16]
+    digest = note_digest(kind=item.kind, fields=fields, tags=tags)
     return Note(
         id=item.id,
         guid=guid_for(item.id),
