@@ -33,7 +33,7 @@ def _cache(cache_dir: Path | None, no_cache: bool) -> Cache:
 
 EXIT_CODES = """\b
 Exit codes: 0 success; 1 problems in the cards (or warnings under
-check --strict); 2 usage errors (a wrong option or path, an output
+check --strict, coverage under coverage --min); 2 usage errors (a wrong option or path, an output
 deckbuild won't overwrite); 3 the machine stopped the work (a
 permission, a full or read-only disk, a name too long, Anki running);
 4 a bug in deckbuild (please report it; --debug or DECKBUILD_DEBUG=1
@@ -207,7 +207,7 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
         bar.close()
     for warning in compiled.problems:
         click.echo(str(warning), err=True)
-    count = len(compiled.problems)
+    count = sum(problem.severity == "warning" for problem in compiled.problems)  # notes never fail
     click.echo(f"{len(compiled.notes)} notes checked, {count} warning{'s' * (count != 1)}.")
     if strict and count:
         raise SystemExit(1)
@@ -228,6 +228,36 @@ def preview(cards_dir: Path, output: Path, force: bool) -> None:
 
     count = write_preview(cards_dir=cards_dir, output=output, force=force)
     click.echo(f"{count} cards → {output}")
+
+
+@cli.command(epilog=EXIT_CODES)
+@CARDS
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("coverage.html"),
+              show_default=True, help="Where to write the HTML page.")
+@click.option("--min", "minimum", type=click.FloatRange(0, 100), metavar="N",
+              help="Exit 1 when under N percent of the sentences are quoted (for CI).")
+@FORCE
+@DEBUG
+def coverage(cards_dir: Path, output: Path, minimum: float | None, force: bool) -> None:
+    """Show which sentences of each source's `text:` some card quotes, and write them as an HTML page.
+
+    Prints each text's share, then `text-path:line: uncovered: "…"` for every sentence no card quotes.
+
+    Example: deckbuild coverage cards -o coverage.html --min 80
+    """
+    from .commands.coverage import percent, report_lines, write_coverage
+
+    measured = write_coverage(cards_dir=cards_dir, output=output, force=force)
+    for problem in measured.unread:
+        click.echo(str(problem), err=True)
+    for line in report_lines(measured):
+        click.echo(line)
+    click.echo(f"{measured.covered} of {measured.total} sentences quoted "
+               f"({percent(measured.covered, measured.total)}) in {len(measured.articles)} "
+               f"text{'s' * (len(measured.articles) != 1)} → {output}")
+    if minimum is not None and (measured.covered * 100 < minimum * measured.total or not measured.total):
+        click.echo(f"coverage is under --min {minimum:g}%", err=True)
+        raise SystemExit(1)
 
 
 @cli.command(epilog=EXIT_CODES)

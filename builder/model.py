@@ -13,7 +13,7 @@ class Problem:
     path: str
     line: int
     message: str
-    severity: str = "error"
+    severity: str = "error"  # "error", "warning", or "note" (information that never fails a run)
     rule: str | None = None
     environment: bool = False  # the machine's fault (a file that can't be read), not the content's
 
@@ -29,6 +29,8 @@ class Problem:
     def __str__(self) -> str:
         if self.is_error:
             return f"{self.path}:{self.line}: {self.message}"
+        if self.severity == "note":
+            return f"{self.path}:{self.line}: note: {self.message}"
         return f"{self.path}:{self.line}: warning [{self.rule}] {self.message}"
 
 
@@ -43,6 +45,8 @@ class Source:
     date: str | None = None
     url: str | None = None
     text: Path | None = None
+    skip: tuple[str, ...] = ()  # parts of `text` that are not facts: line ranges `N-M` or regular expressions
+    via: str | None = None  # the key of the source whose references list this one
     path: str = ""
     line: int = 0
 

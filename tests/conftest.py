@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
+import shutil
+import subprocess
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -165,3 +169,23 @@ def file_hashes(folder: Path) -> dict[str, str]:
 def log_counts(log) -> dict[str, int]:
     """An import log as counts: new, updated, duplicate (unchanged), conflicting."""
     return {name: len(getattr(log, name)) for name in ("new", "updated", "duplicate", "conflicting")}
+
+
+def probe_in_chromium(page: Path, probe: str, *, tmp_path: Path, query: str = "") -> dict:
+    """Open `page` with `probe` (a script that puts JSON in <pre id="probe">) appended, in a real headless
+    Chromium; return that JSON. Skips the test where Chromium isn't installed."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    probed = page.with_name("probe.html")
+    probed.write_text(page.read_text(encoding="utf-8") + probe, encoding="utf-8")
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=tmp_path)
+    done = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--virtual-time-budget=2000", "--dump-dom", probed.as_uri() + query],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
+    assert found, done.stdout[-2000:] + done.stderr[-2000:]
+    return json.loads(html.unescape(found.group(1)))

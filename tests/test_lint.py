@@ -108,11 +108,15 @@ def test_quotes_are_verified_against_the_source_text(write_tree, deckbuild, quot
     assert ("[quote-not-found]" in result.output) is not found
 
 
-def test_a_missing_text_file_is_reported_once(write_tree, deckbuild):
+def test_a_missing_text_file_is_one_note_and_strict_still_passes(write_tree, deckbuild):
     sources = "src:\n  title: S\n  text: nowhere.txt\n"
-    cards, result = run_check(write_tree, deckbuild, card("question: Q?\nanswer: A\n" + QUOTED), sources=sources)
-    assert f"{cards}/sources.yaml:1: warning [quote-not-found] text file" in result.output
-    assert result.output.count("quote-not-found") == 1
+    deck = card("question: What are microglia?\nanswer: Tiny cells.\n" + QUOTED) + \
+        "  - id: c2\n    question: How big are microglia?\n    answer: Tiny.\n    " + QUOTED.replace("\n", "\n    ")
+    cards, result = run_check(write_tree, deckbuild, deck, "--strict", sources=sources)
+    assert f"{cards}/sources.yaml:1: note: text file '{cards}/nowhere.txt' of source 'src' is not found; " \
+        "its quotes were not verified" in result.output
+    assert result.output.count("nowhere.txt") == 1 and "warning [" not in result.output
+    assert result.exit_code == 0, result.output
 
 
 def test_check_writes_nothing(write_tree, deckbuild, tmp_path):

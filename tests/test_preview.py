@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
-import shutil
 import struct
-import subprocess
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -16,7 +12,7 @@ import pytest
 
 from builder.commands.lint import check
 from builder.commands.preview import render_cards, write_preview
-from conftest import visible_text
+from conftest import probe_in_chromium, visible_text
 
 TREE = {
     "a.yaml": """\
@@ -192,23 +188,8 @@ document.body.append(out);
 @pytest.fixture
 def browse(tmp_path):
     """Open a page in headless Chromium, optionally typing into the filter; return what the page reports."""
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed")
-
     def run(page: Path, *, query: str = "", typed: str | None = None) -> dict:
-        probe = page.with_name("probe.html")
-        probe.write_text(page.read_text(encoding="utf-8") + PROBE % json.dumps(typed), encoding="utf-8")
-        profile = tempfile.mkdtemp(prefix="chromium-", dir=tmp_path)
-        done = subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--virtual-time-budget=2000", "--dump-dom", probe.as_uri() + query],
-            capture_output=True, text=True, timeout=120, check=True,
-        )
-        found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
-        assert found, done.stdout[-2000:] + done.stderr[-2000:]
-        return json.loads(html.unescape(found.group(1)))
+        return probe_in_chromium(page, PROBE % json.dumps(typed), tmp_path=tmp_path, query=query)
     return run
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from builder.commands.coverage import measure
 from builder.commands.lint import check
 from conftest import log_counts, visible_text
 
@@ -263,9 +264,10 @@ def test_every_quote_stands_word_for_word_in_every_article_it_cites(items, bibli
 def test_a_paper_is_cited_only_where_the_article_ties_the_sentence_to_it_and_with_the_article(items, bibliography):
     papers = {key for key, entry in bibliography.items() if not entry.get("text")}
     assert papers == {"graeber-christie-2012", "light-2012", "tambuyzer-2009", "theoharides-2015", "yasui-2014"}
+    assert all(bibliography[key].get("via") == "dellwo-2022" for key in papers)  # the article's reference list
     for item in items:
         for key in set(_keys(item)) & papers:
-            article = bibliography[key].get("via", "dellwo-2022")
+            article = bibliography[key]["via"]
             assert article in _keys(item), f"{item['id']} cites {key} without {article}"
             assert key in TIED and TIED[key] in item["quote"], f"{item['id']}: the article doesn't tie this to {key}"
             assert "model" in item.get("question", item.get("cloze", "")), \
@@ -351,3 +353,20 @@ def test_the_committed_state_file_remembers_the_cut_ids_as_tombstones():
     assert {key for key, entry in state.items() if not entry.get("removed")} == set(KEPT) | NEW
     assert {key for key, entry in state.items() if entry.get("removed")} == set(GONE)
     assert all(state[key]["kind"] == kind for key, kind in KEPT.items())
+
+
+def test_coverage_counts_every_fact_sentence_of_both_articles_and_skips_only_furniture():
+    if not SOURCES_DIR.is_dir():
+        pytest.skip("the source articles (../shared/sources) are not beside this checkout")
+    coverage = measure(cards_dir=CARDS)
+    assert not coverage.unread
+    counts = {article.source.key: (article.covered, len(article.sentences)) for article in coverage.articles}
+    assert counts == {"dellwo-2022": (30, 30), "cleveland-clinic": (38, 38)}  # the README quotes these figures
+    for article in coverage.articles:
+        skipped = " ".join(" ".join(article.text[a:b].split()) for a, b in article.skipped)
+        for quoted in article.quoted:  # no card quotes what the skip list calls furniture
+            assert not any(a < quoted.end and quoted.start < b for a, b in article.skipped), quoted
+        for furniture in ("Advertisement", "Advertising", "Learn about our", "Getty Images", "Sources ",
+                          "Wrong places", "Neuroinflammation and brain changes", "Yasui M, et al."):
+            in_text = furniture.casefold() in article.text.casefold()
+            assert not in_text or furniture.casefold() in skipped.casefold(), (article.source.key, furniture)

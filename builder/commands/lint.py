@@ -9,11 +9,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from ..model import Item, Note, Problem, Source, Tree
+from ..model import Item, Note, Problem, Tree
 from ..pipeline.build import compile_clean
 from ..pipeline.cache import Cache
 from ..pipeline.compile import Compiled, Progress
+from ..pipeline.texts import fold
 from ..pipeline.validate import CLOZE, CLOZE_ANSWER
+from .citations import Texts, citations, source_texts
+from .editorial import editorial
 
 LONG_ANSWER = 15
 LONG_QUESTION = 30
@@ -22,18 +25,11 @@ MAX_ITEMS = 3
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK = re.compile(r"(?i)</?(?:div|p|br|hr|li|ul|ol|blockquote|tr|td|th|table|h[1-6]|pre)\b[^>]*>")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
-_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
-                       "–": "-", "—": "-", "‑": "-", "−": "-", "\u00a0": " "})
 
 
 def plain(fragment: str) -> str:
     """Rendered HTML as the words a person reads."""
     return " ".join(html.unescape(_TAG.sub("", _BLOCK.sub(" ", fragment))).split())
-
-
-def fold(text: str) -> str:
-    """Text for matching quotes: case, whitespace and typographic quotes and dashes ignored."""
-    return " ".join(text.translate(_FOLD).casefold().split())
 
 
 def check(*, cards_dir: Path, cache: Cache | None = None, progress: Progress | None = None) -> Compiled:
@@ -45,12 +41,13 @@ def check(*, cards_dir: Path, cache: Cache | None = None, progress: Progress | N
 
 def lint(tree: Tree, notes: tuple[Note, ...]) -> list[Problem]:
     """Every lint finding for a compiled tree, less what each item's `allow` silences."""
-    texts = _source_texts(tree.sources)
-    findings = [f for item, note in zip(tree.items, notes) for f in _item_findings(item, note, texts, tree.sources)]
+    raw, unread = source_texts(tree.sources, unverified="its quotes were not verified")
+    findings = [f for item, note in zip(tree.items, notes) for f in _item_findings(item, note)]
+    findings += citations(tree, Texts(raw), _warn)
     findings += _duplicates(tree.items, notes)
+    findings += editorial(tree, _warn)
     kept = [problem for problem, item in findings if problem.rule not in item.allow]
-    unreadable = [text for text in texts.values() if isinstance(text, Problem)]
-    return kept + _unused_sources(tree) + unreadable
+    return kept + _unused_sources(tree) + unread
 
 
 def _warn(item: Item, key: str, rule: str, message: str) -> tuple[Problem, Item]:
@@ -58,7 +55,7 @@ def _warn(item: Item, key: str, rule: str, message: str) -> tuple[Problem, Item]
     return Problem(path=item.path, line=item.line_of(key), message=message, severity="warning", rule=rule), item
 
 
-def _item_findings(item: Item, note: Note, texts: dict, sources: dict[str, Source]) -> Iterator[tuple[Problem, Item]]:
+def _item_findings(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
     """The per-item rules."""
     if item.kind == "cloze":
         words = len(plain(CLOZE_ANSWER.sub(r"\1", note.fields[0])).split())
@@ -86,11 +83,6 @@ def _item_findings(item: Item, note: Note, texts: dict, sources: dict[str, Sourc
     yield from _removed(item, note)
     if not item.quote:
         yield _warn(item, "id", "no-quote", "no quote from the source supports this card")
-        return
-    checked = [texts[key] for key in item.sources if isinstance(texts.get(key), str)]
-    if checked and not any(fold(item.quote) in text for text in checked):
-        names = ", ".join(str(sources[key].text.name) for key in item.sources if isinstance(texts.get(key), str))
-        yield _warn(item, "quote", "quote-not-found", f"quote not found in {names}")
 
 
 def _removed(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
@@ -124,21 +116,4 @@ def _unused_sources(tree: Tree) -> list[Problem]:
     cited = {key for item in tree.items for key in item.sources}
     return [Problem(path=s.path, line=s.line, message=f"source '{s.key}' is not cited by any card",
                     severity="warning", rule="unused-source")
-            for key, s in tree.sources.items() if key not in cited]
-
-
-def _source_texts(sources: dict[str, Source]) -> dict[str, str | Problem]:
-    """Each source's `text:` file, folded for matching; a warning where it can't be read."""
-    texts: dict[str, str | Problem] = {}
-    for key, source in sources.items():
-        if source.text is None:
-            continue
-        path = Path(source.text)
-        try:
-            texts[key] = fold(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as err:
-            reason = "not found" if isinstance(err, FileNotFoundError) else "unreadable"
-            texts[key] = Problem(path=source.path, line=source.line, severity="warning", rule="quote-not-found",
-                                 message=f"text file '{source.text}' of source '{key}' is {reason}; "
-                                 "its quotes were not verified")
-    return texts
+            for key, s in tree.sources.items() if key not in cited and s.via is None]

@@ -10,6 +10,12 @@ RULES: dict[str, str] = {
     "multi-blank": "a cloze card that hides more than one blank at once",
     "no-quote": "an item without a quote",
     "unused-source": "a bibliography entry no card cites",
-    "quote-not-found": "a quote that is not in the source's text file",
+    "quote-not-found": "a quote that is in none of its cited sources' text files",
+    "citation-unsupported": "a cited source whose text file does not contain the quote",
+    "hedge-dropped": "a card that drops a hedge its quote makes",
+    "answer-in-question": "a short answer whose words the question already shows",
+    "shared-answer": "three or more items with the same answer",
+    "binary-choice": "an 'X or Y?' question answered by one of the two",
+    "quote-unrelated": "a quote that shares no word with its card",
     "removed-markup": "HTML the sanitizer removed from a field, so it never reaches Anki",
 }

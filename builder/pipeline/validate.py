@@ -27,7 +27,8 @@ MAX_DECK_PART = 200  # bytes of UTF-8 per '::' part, so `dist/<top-level deck>.a
 
 FILE_KEYS = ("deck", "tags", "cards")
 ITEM_KEYS = ("id", "question", "answer", "cloze", "source", "quote", "extra", "tags", "reverse", "allow")
-SOURCE_FIELDS = ("title", "author", "publisher", "date", "url", "text")
+SOURCE_FIELDS = ("title", "author", "publisher", "date", "url", "text", "skip", "via")
+LINE_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?\Z")  # a `skip:` entry `N-M` or `N`
 TEXT_KEYS = ("question", "answer", "cloze", "quote", "extra")
 MARKDOWN_KEYS = ("question", "answer", "cloze", "extra")
 # Image sources in Markdown (`![alt](src)`) and in HTML (`<img src=...>`).
@@ -98,7 +99,54 @@ def validate_sources(doc: Document | None, problems: list[Problem]) -> dict[str,
         else:
             report.unknown_keys(entry, SOURCE_FIELDS, f"source '{key}'")
             sources[key] = _source(key, entry, line=line, doc=doc, report=report)
+    for key, source in sources.items():
+        if source.via is not None and (source.via not in sources or source.via == key):
+            line = data[key].lines["via"]
+            if source.via == key:
+                report(line, f"'via' of source '{key}' names the source itself")
+            else:
+                hint = _suggest(source.via, sources).removeprefix("; ") or f"the sources are {', '.join(sources)}"
+                report(line, f"'via' of source '{key}' names unknown source '{source.via}'; {hint}")
     return sources
+
+
+def line_range(entry: str) -> tuple[int, int] | None:
+    """A `skip:` entry read as a line range `N-M` (or one line `N`), or None when it is a pattern."""
+    match = LINE_RANGE.match(entry)
+    return (int(match[1]), int(match[2] or match[1])) if match else None
+
+
+def _skip(key: str, entry: Map, report: _Report) -> tuple[str, ...]:
+    """A source's `skip:` list: line ranges and regular expressions, each checked at its line."""
+    value = entry.get("skip")
+    if value is None:
+        return ()
+    if not isinstance(value, Seq):
+        report(entry.lines["skip"], f"'skip' of source '{key}' must be a list of line ranges like '1-12' "
+                                    "or regular expressions")
+        return ()
+    if "text" not in entry:
+        report(entry.lines["skip"], f"'skip' of source '{key}' needs a 'text:' file to skip parts of")
+    kept = []
+    for part, line in zip(value, value.lines):
+        part = str(part) if isinstance(part, int) and not isinstance(part, bool) else part
+        if not _text(part) or not part.strip():
+            report(line, f"each 'skip' entry of source '{key}' must be a line range like '1-12' "
+                         "or a regular expression")
+            continue
+        lines = line_range(part)
+        if lines is not None:
+            if not 1 <= lines[0] <= lines[1]:
+                report(line, f"line range '{part}' of source '{key}' must run from a line ≥ 1 forward, like '1-12'")
+                continue
+        else:
+            try:
+                re.compile(part)
+            except re.error as err:
+                report(line, f"'skip' pattern {part!r} of source '{key}' is not a valid regular expression: {err}")
+                continue
+        kept.append(part)
+    return tuple(kept)
 
 
 def _source(key: str, entry: Map, *, line: int, doc: Document, report: _Report) -> Source:
@@ -127,6 +175,7 @@ def _source(key: str, entry: Map, *, line: int, doc: Document, report: _Report) 
     if url is not None and not re.match(r"https?://", url):
         report(entry.lines["url"], f"url of source '{key}' must start with http:// or https://")
     article = text("text")
+    via = text("via")
     return Source(
         key=key,
         title=title or "",
@@ -135,6 +184,8 @@ def _source(key: str, entry: Map, *, line: int, doc: Document, report: _Report) 
         date=date,
         url=url,
         text=(doc.path.parent / article) if article else None,
+        skip=_skip(key, entry, report),
+        via=via,
         path=doc.shown,
         line=line,
     )
