@@ -1,10 +1,14 @@
-"""Benchmark deckbuild against a plain PyYAML + genanki floor on a synthetic tree; prints a Markdown table.
+"""Benchmark deckbuild against a plain PyYAML + genanki floor on seeded trees of several shapes; prints Markdown tables.
 
 Usage (from the repository root, with the project's virtual environment):
 
-    python benchmarks/bench.py               # 50,000 items in 100 files, each figure the median of 3 runs
-    python benchmarks/bench.py --quick       # 2,000 items in 10 files, 1 run: a smoke test
-    python benchmarks/bench.py --floor TREE OUT   # only the floor: parse TREE, write OUT with genanki
+    python benchmarks/bench.py                       # every shape, each figure the median of 3 runs
+    python benchmarks/bench.py --shape plain,one-file  # a subset of the shapes
+    python benchmarks/bench.py --quick               # every shape at 1/25 of its size, 1 run: seconds
+    python benchmarks/bench.py --floor TREE OUT      # only the floor: parse TREE, write OUT with genanki
+
+A shape is a `Shape`: the generator's knobs (items, files, how much Markdown, how long the texts are).
+To add one, add an entry to `SHAPES`.
 
 Every figure is one whole process, started the way a user starts it (`python -m builder ...`), so it
 includes interpreter start-up and imports. Wall time is `time.perf_counter` around the child; peak
@@ -25,16 +29,56 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-QUICK = {"items": 2_000, "files": 10, "repeat": 1}
-DEFAULTS = {"items": 50_000, "files": 100, "repeat": 3}
+QUICK_SCALE = 25  # --quick divides every shape's items (and files, where that keeps files' sizes) by this
 STATE = "deckbuild-state.json"
 
-# The issue's budgets: times as a multiple of the floor's, memory in MB, size as a multiple of genanki's.
-COLD, WARM, CHECK, MEMORY_MB, SIZE = 1.5, 0.5, 1.0, 400, 0.25
+# The budgets: times as a multiple of the floor's, memory in MB, size as a multiple of genanki's.
+# A one-item edit in a tree of one huge file has its own budget: the file must be read again.
+COLD, WARM, CHECK, WATCH, ONE_FILE_EDIT, MEMORY_MB, SIZE = 1.0, 0.35, 0.25, 0.2, 1.0, 300, 0.25
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shape:
+    """The generator's knobs: one seeded tree's size, layout and text."""
+
+    name: str
+    about: str
+    items: int = 50_000
+    files: int = 100
+    cloze: float = 0.3  # share of items that are clozes
+    reverse: float = 0.2  # share of question/answer items with a reverse card
+    extra: float = 0.6  # share of question/answer items with an extra (clozes: half this)
+    markdown: bool = True  # emphasis, links and lists at the rates below; False: plain text only
+    emphasis: float = 0.3  # share of answers with **bold**
+    extra_emphasis: float = 0.7  # share of extras with *emphasis*
+    link: float = 0.5  # share of extras with a Markdown link
+    lists: float = 0.0  # share of extras that end with a short Markdown list
+    extra_words: tuple[int, int] = (8, 24)
+    quote_words: tuple[int, int] = (6, 20)
+    answer_words: tuple[int, int] = (2, 11)
+
+    def scaled(self, divisor: int) -> "Shape":
+        """The same shape with 1/divisor of the items (files too, unless that would change their size)."""
+        files = self.files if self.files == 1 else max(1, self.files // divisor)
+        if self.items // self.files <= 50:  # many small files: keep each file's size
+            files = max(1, self.files // divisor)
+        return replace(self, items=max(self.items // divisor, files), files=files)
+
+
+SHAPES = {shape.name: shape for shape in (
+    Shape(name="plain", about="short plain-text question/answer items and clozes, no Markdown",
+          markdown=False, extra=0.3, quote_words=(4, 10)),
+    Shape(name="markdown-heavy", about="emphasis in most answers, links and lists in extras",
+          emphasis=0.8, extra=0.8, extra_emphasis=0.9, link=0.6, lists=0.3),
+    Shape(name="long", about="paragraph-length extras, long quotes",
+          extra=0.9, extra_words=(60, 160), quote_words=(30, 80)),
+    Shape(name="one-file", about="100,000 items in a single file", items=100_000, files=1),
+    Shape(name="many-files", about="50,000 items in 2,000 files of 25", files=2_000),
+)}
 
 # Floor note type ids, chosen once at random.
 FLOOR_BASIC_ID = 1_607_392_319
@@ -103,8 +147,9 @@ def _scalar(text: str) -> str:
 class _Writer:
     """Seeded text for the tree: questions, answers, clozes, extras, quotes and ids from a fixed vocabulary."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, shape: Shape) -> None:
         self.rng = rng
+        self.shape = shape
         self.words = _WORDS
         self.known = set(_WORDS)
         self.weights = [1 / (rank + 10) for rank in range(len(_WORDS))]
@@ -128,7 +173,7 @@ class _Writer:
         """A question under 30 words with one '?', unique across the tree, and its content words."""
         while True:
             body = self.phrase(self.rng.randint(4, 20))
-            if self.rng.random() < 0.1:
+            if self.shape.markdown and self.rng.random() < 0.1:
                 body = self.emphasise(body, mark="**")
             text = f"{self.rng.choice(_ASK)} {' '.join(body)}?"
             key = text.replace("*", "").casefold()  # as the duplicate-question lint compares them
@@ -138,8 +183,8 @@ class _Writer:
 
     def answer(self) -> str:
         """An answer under 15 words, at most three comma-separated parts, never a bare yes/no."""
-        words = self.phrase(self.rng.randint(2, 11))
-        if self.rng.random() < 0.3:
+        words = self.phrase(self.rng.randint(*self.shape.answer_words))
+        if self.shape.markdown and self.rng.random() < self.shape.emphasis:
             words = self.emphasise(words, mark="**")
         if len(words) > 5 and self.rng.random() < 0.3:
             words[2] += ","
@@ -163,19 +208,24 @@ class _Writer:
 
     def extra(self) -> str:
         """A note under the answer, with Markdown emphasis and often a link."""
-        words = self.phrase(self.rng.randint(8, 24))
-        if self.rng.random() < 0.7:
+        shape = self.shape
+        words = self.phrase(self.rng.randint(*shape.extra_words))
+        if shape.markdown and self.rng.random() < shape.extra_emphasis:
             words = self.emphasise(words, mark="*")
-        if self.rng.random() < 0.5:
+        if shape.markdown and self.rng.random() < shape.link:
             target = self.rng.choice(self.words)
             at = self.rng.randrange(len(words))
             words.insert(at, f"(see [{target} {self.rng.choice(self.words)}](https://example.org/wiki/{target}))")
         text = " ".join(words)
-        return text[0].upper() + text[1:] + "."
+        text = text[0].upper() + text[1:] + "."
+        if shape.markdown and self.rng.random() < shape.lists:
+            text += "\n\n" + "\n".join(f"- {' '.join(self.phrase(self.rng.randint(1, 4)))}"
+                                        for _ in range(self.rng.randint(2, 4)))
+        return text
 
     def quote(self) -> str:
         """A sentence quoted from the source, now and then with typographic punctuation."""
-        words = self.phrase(self.rng.randint(6, 20))
+        words = self.phrase(self.rng.randint(*self.shape.quote_words))
         if self.rng.random() < 0.2:
             words[-1] += "’s role"
         if len(words) > 8 and self.rng.random() < 0.2:
@@ -211,10 +261,11 @@ def _sources(rng: random.Random, writer: _Writer) -> tuple[str, list[str]]:
     return "\n".join(lines), keys
 
 
-def generate(*, root: Path, items: int, files: int, seed: int) -> Tree:
-    """Write a deterministic tree of `items` items in `files` deck files under `root`."""
+def generate(*, root: Path, shape: Shape, seed: int) -> Tree:
+    """Write a deterministic tree of the shape's items in its deck files under `root`."""
+    items, files = shape.items, shape.files
     rng = random.Random(seed)
-    writer = _Writer(rng)
+    writer = _Writer(rng, shape)
     root.mkdir(parents=True, exist_ok=True)
     text, keys = _sources(rng, writer)
     (root / "sources.yaml").write_text(text, encoding="utf-8")
@@ -226,20 +277,20 @@ def generate(*, root: Path, items: int, files: int, seed: int) -> Tree:
         name = f"part-{number:0{width}d}.yaml"
         lines = [f"# Deck file {number} of {files}, generated by benchmarks/bench.py (seed {seed}).",
                  f"deck: Bench::Part {number:0{width}d}", "tags: [bench]", "cards:"]
-        for _ in range(count):
+        for index in range(count):
             source = rng.choice(keys) if rng.random() < 0.9 else rng.sample(keys, 2)
             tags = rng.sample(writer.tags, rng.choice((0, 1, 1, 2, 2, 3)))
-            if rng.random() < 0.7:
+            if rng.random() >= shape.cloze:
                 question, content = writer.question()
                 lines += [f"  - id: {writer.item_id(content)}", f"    question: {_scalar(question)}"]
-                if not edit_line and number == (files + 1) // 2:
+                if not edit_line and number == (files + 1) // 2 and index >= count // 2:
                     edit_path, edit_line = root / name, len(lines) + 1
                 lines.append(f"    answer: {_scalar(writer.answer())}")
-                if rng.random() < 0.6:
+                if rng.random() < shape.extra:
                     lines.append(f"    extra: {_scalar(writer.extra())}")
                 qa += 1
                 cards += 1
-                if rng.random() < 0.2:
+                if rng.random() < shape.reverse:
                     lines.append("    reverse: true")
                     reverse += 1
                     cards += 1
@@ -247,7 +298,7 @@ def generate(*, root: Path, items: int, files: int, seed: int) -> Tree:
                 cloze = writer.cloze()
                 words = [w for w in re.sub(r"\{\{c\d+::|\}\}", " ", cloze).lower().split() if w in writer.known]
                 lines += [f"  - id: {writer.item_id(words)}", f"    cloze: {json.dumps(cloze, ensure_ascii=False)}"]
-                if rng.random() < 0.3:
+                if rng.random() < shape.extra / 2:
                     lines.append(f"    extra: {_scalar(writer.extra())}")
                 clozes += 1
                 cards += len(re.findall(r"\{\{c\d+::", cloze))
@@ -260,7 +311,7 @@ def generate(*, root: Path, items: int, files: int, seed: int) -> Tree:
         (root / name).write_bytes(data)
         size += len(data)
     if not edit_line:
-        raise SystemExit("the tree has no question/answer item in its middle file to edit; use more --items")
+        raise SystemExit("the tree has no question/answer item in the middle of its middle file to edit; use more items")
     return Tree(root=root, items=items, files=files, qa=qa, clozes=clozes, reversed=reverse, cards=cards,
                 edit_path=edit_path, edit_line=edit_line, size=size)
 
@@ -270,7 +321,10 @@ def edit_answer(tree: Tree, *, revision: int) -> None:
     lines = tree.edit_path.read_text(encoding="utf-8").split("\n")
     assert lines[tree.edit_line - 1].startswith("    answer: "), lines[tree.edit_line - 1]
     lines[tree.edit_line - 1] = f"    answer: Revised answer number {revision}."
-    tree.edit_path.write_text("\n".join(lines), encoding="utf-8")
+    # Saved as editors save: a new file moved over the old, so a watcher never reads half a file.
+    temp = tree.edit_path.with_name(f".{tree.edit_path.name}.saving")
+    temp.write_text("\n".join(lines), encoding="utf-8")
+    os.replace(temp, tree.edit_path)
 
 
 # --- the floor: the least any tool must do -------------------------------------------------------------------
@@ -338,23 +392,65 @@ class Run:
     stdout: str
 
 
+class Launcher:
+    """A small process, started before the benchmark's own memory grows, that starts every measured command.
+
+    The peak RSS the kernel reports for a child includes its parent's resident memory at the fork, so
+    no command is started from the benchmark itself, which holds the generated trees: each is started
+    from this process, whose own few megabytes are all a figure can carry.
+    """
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--launcher"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def start(self, argv: list[str], *, env: dict[str, str], out: Path) -> int:
+        """Start a command with its output to a file; its process id."""
+        self.process.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": str(REPO), "out": str(out)}) + "\n")
+        return json.loads(self.process.stdout.readline())["pid"]
+
+    def finish(self) -> dict:
+        """Wait for the command started last: its exit code, wall and CPU seconds, and peak RSS in bytes."""
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        """Stop the launcher."""
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def launcher() -> None:
+    """The launcher's side: start each requested command, report its pid, then how it ran."""
+    for line in sys.stdin:
+        request = json.loads(line)
+        with open(request["out"], "wb") as out:
+            start = time.perf_counter()
+            child = subprocess.Popen(request["argv"], stdout=out, stderr=subprocess.STDOUT, env=request["env"],
+                                     cwd=request["cwd"])
+            print(json.dumps({"pid": child.pid}), flush=True)
+            _, status, usage = os.wait4(child.pid, 0)
+            seconds = time.perf_counter() - start
+        # Linux reports kilobytes (KiB); macOS reports bytes.
+        peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+        print(json.dumps({"code": os.waitstatus_to_exitcode(status), "seconds": seconds,
+                          "cpu": usage.ru_utime + usage.ru_stime, "peak": peak}), flush=True)
+
+
+_LAUNCHER: Launcher | None = None  # started by main() before any tree is generated
+
+
 def measure(argv: list[str], *, env: dict[str, str]) -> Run:
     """Run one command to completion: its wall time, and its CPU time and peak RSS as the kernel reports them."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=REPO)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    if child.returncode != 0:
-        tail = "\n".join((stdout + stderr).strip().splitlines()[-20:])
-        raise SystemExit(f"`{' '.join(argv)}` exited {child.returncode}:\n{tail}")
-    # Linux reports kilobytes (KiB); macOS reports bytes.
-    peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-    return Run(seconds=seconds, cpu=usage.ru_utime + usage.ru_stime, peak_rss=peak, stdout=stdout + stderr)
+    assert _LAUNCHER is not None
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "out"
+        _LAUNCHER.start(argv, env=env, out=out)
+        done = _LAUNCHER.finish()
+        output = out.read_bytes().decode(errors="replace")
+    if done["code"] != 0:
+        tail = "\n".join(output.strip().splitlines()[-20:])
+        raise SystemExit(f"`{' '.join(argv)}` exited {done['code']}:\n{tail}")
+    return Run(seconds=done["seconds"], cpu=done["cpu"], peak_rss=done["peak"], stdout=output)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -418,15 +514,62 @@ def _note_once(notes: list[str], message: str) -> None:
         notes.append(message)
 
 
+def _cpu_of(pid: int) -> float:
+    """A live process's CPU seconds so far (user + system, all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_watch(argv: list[str], *, env: dict[str, str], tree: Tree, output: Path, revision: int) -> Run:
+    """Start `watch`, let it build, save a one-answer edit, and time until the new .apkg is in place."""
+    import signal
+
+    assert _LAUNCHER is not None
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "out"
+        pid = _LAUNCHER.start(argv, env=env, out=out)
+        seen = 0
+
+        def next_summary() -> str:
+            nonlocal seen
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                text = out.read_bytes().decode(errors="replace") if out.exists() else ""
+                lines = text[seen:].splitlines(keepends=True)
+                for i, line in enumerate(lines):
+                    if line.endswith("\n") and (_SUMMARY.search(line) or "nothing was written" in line):
+                        found = "".join(lines[:i + 1])
+                        seen += len(found)
+                        return found
+                time.sleep(0.005)
+            os.kill(pid, signal.SIGKILL)
+            raise SystemExit(f"`{' '.join(argv)}` printed no summary in 10 minutes:\n{text}")
+
+        next_summary()  # the build at start
+        time.sleep(0.5)  # let the watcher settle, as a person would before the next save
+        inode, cpu = output.stat().st_ino, _cpu_of(pid)
+        start = time.perf_counter()
+        edit_answer(tree, revision=revision)
+        text = next_summary()
+        seconds = time.perf_counter() - start
+        used = _cpu_of(pid) - cpu
+        replaced = output.stat().st_ino != inode
+        os.kill(pid, signal.SIGINT)
+        done = _LAUNCHER.finish()
+    if not replaced:
+        text += "\n(the .apkg was not replaced)"
+    return Run(seconds=seconds, cpu=used, peak_rss=done["peak"], stdout=text)
+
+
 def benchmark(*, tree: Tree, work: Path, repeat: int) -> tuple[dict[str, Series], dict[str, int], list[str]]:
-    """Run floor, cold, warm and check `repeat` times each, interleaved; the series, .apkg sizes and notes."""
+    """Run floor, cold, warm, check and watch `repeat` times each, interleaved; the series, .apkg sizes and notes."""
     # genanki leaves its temporary database in TMPDIR: keep it inside the work folder, which is removed.
     base = dict(os.environ, TMPDIR=str(work / "tmp"))
     base.pop("PYTHONDONTWRITEBYTECODE", None)  # every run would recompile the builder otherwise
     (work / "tmp").mkdir(exist_ok=True)
     deckbuild = [sys.executable, "-m", "builder"]
     floor_apkg, deck_apkg = work / "floor.apkg", work / "deckbuild.apkg"
-    series = {key: Series(label=key) for key in ("floor", "cold", "warm", "check", "check-empty")}
+    series = {key: Series(label=key) for key in ("floor", "cold", "warm", "check", "watch")}
     notes: list[str] = []
     # Unmeasured warm-up: byte-compile and page in the interpreter, the builder and genanki.
     measure(deckbuild + ["--version"], env=base)
@@ -463,12 +606,13 @@ def benchmark(*, tree: Tree, work: Path, repeat: int) -> tuple[dict[str, Series]
         verify(run, what="check", tree=tree, notes=found)
         record("check", run, revision)
 
-        empty = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
-        run = measure(deckbuild + ["check", str(tree.root)], env=dict(base, XDG_CACHE_HOME=str(empty)))
-        verify(run, what="check", tree=tree, notes=found)
-        record("check-empty", run, revision)
+        run = measure_watch(deckbuild + ["watch", str(tree.root), "-o", str(deck_apkg)], env=env, tree=tree,
+                            output=deck_apkg, revision=1000 + revision)
+        verify(run, what="build", tree=tree, notes=found, new=0, changed=1)
+        if "not replaced" in run.stdout:
+            found.append("watch: the .apkg was not replaced after the edit")
+        record("watch", run, revision)
         shutil.rmtree(cache)
-        shutil.rmtree(empty)
         for message in found:
             _note_once(notes, message)
     sizes = {"floor": floor_apkg.stat().st_size, "deckbuild": deck_apkg.stat().st_size}
@@ -546,7 +690,7 @@ def machine() -> list[str]:
         f"{platform.release()}",
         f"- Python {platform.python_version()} ({platform.python_implementation()}), {sys.executable}",
         f"- PyYAML {yaml.__version__} {'with' if getattr(yaml, '__with_libyaml__', False) else 'WITHOUT'} libyaml; "
-        f"genanki {_version('genanki')}; anki {_version('anki')}; markdown-it-py {_version('markdown-it-py')}; "
+        f"genanki {_version('genanki')}; anki {_version('anki')}; pyromark {_version('pyromark')}; "
         f"nh3 {_version('nh3')}",
         f"- deckbuild {_version('deckbuild')} from {REPO} at {_commit()} (builder/ source hash {fingerprint()})",
     ]
@@ -557,109 +701,141 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-def table(*, series: dict[str, Series], sizes: dict[str, int], repeat: int) -> list[str]:
-    """The results as a Markdown table: time, ratio to the floor, target, verdict, peak RSS."""
+def table(*, shape: Shape, series: dict[str, Series], sizes: dict[str, int], repeat: int) -> tuple[list[str], bool]:
+    """One shape's results as a Markdown table, and whether every budget passed."""
     base = series["floor"].median
+    passed = True
 
     def verdict(value: float, limit: float) -> str:
+        nonlocal passed
+        passed = passed and value <= limit
         return "PASS" if value <= limit else "FAIL"
 
+    one_file = shape.files == 1
     rows = [
         ("floor: PyYAML (libyaml) + genanki", series["floor"], None),
         ("cold build (no state, empty cache)", series["cold"], COLD),
-        ("warm build (one answer changed)", series["warm"], WARM),
+        (f"one-item edit in the {shape.items:,}-item file" if one_file else "warm build (one answer changed)",
+         series["warm"], ONE_FILE_EDIT if one_file else WARM),
         ("check (unchanged tree, warm cache)", series["check"], CHECK),
-        ("check (empty cache), for reference", series["check-empty"], None),
+        ("watch: one-answer save → new .apkg in place", series["watch"], WATCH),
     ]
     runs = "median" if repeat == 1 else f"median of {repeat}"
-    lines = [f"| measurement | seconds ({runs}) | range | CPU s | × floor | target | result | peak RSS |",
+    lines = [f"| measurement | seconds ({runs}) | range | CPU s | × floor | budget | result | peak RSS |",
              "|---|---:|---:|---:|---:|---|---|---:|"]
     for label, one, limit in rows:
         ratio = one.median / base
         target = f"≤ {limit:g}× floor" if limit is not None else "—"
         result = verdict(ratio, limit) if limit is not None else "—"
         lines.append(f"| {label} | {one.median:.2f} | {one.spread()} | {one.cpu:.2f} | {ratio:.2f}× | {target} | "
-                     f"{result} | "
-                     f"{_mb(one.peak)} |")
-    peak = max(series[key].peak for key in ("cold", "warm", "check", "check-empty"))
+                     f"{result} | {_mb(one.peak)} |")
+    peak = max(series[key].peak for key in ("cold", "warm", "check", "watch"))
     lines.append(f"| peak memory, largest deckbuild run | | | | | ≤ {MEMORY_MB} MB | "
                  f"{verdict(peak / 1e6, MEMORY_MB)} | {_mb(peak)} |")
     ratio = sizes["deckbuild"] / sizes["floor"]
     lines.append(f"| .apkg size: {_mb(sizes['deckbuild'])} vs genanki's {_mb(sizes['floor'])} | | | | "
                  f"{ratio:.2f}× genanki | ≤ {SIZE:g}× genanki | {verdict(ratio, SIZE)} | |")
-    return lines
+    return lines, passed
 
 
 # --- the command -------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse options; run the floor alone, or generate a tree and run the whole benchmark."""
+    """Parse options; run the floor alone, or generate each shape's tree and benchmark it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--items", type=int, help=f"items in the tree [default {DEFAULTS['items']:,}]")
-    parser.add_argument("--files", type=int, help=f"deck files in the tree [default {DEFAULTS['files']}]")
-    parser.add_argument("--repeat", type=int, help=f"runs of each measurement; the median is reported "
-                                                   f"[default {DEFAULTS['repeat']}]")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the generated tree [default 1]")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 2,000 items in 10 files, 1 run")
-    parser.add_argument("--workdir", type=Path, help="where to put the tree and outputs [default: a temp dir]")
-    parser.add_argument("--keep", action="store_true", help="keep the tree and outputs afterwards")
+    parser.add_argument("--shape", default=",".join(SHAPES),
+                        help=f"comma-separated shapes to run [default: all: {', '.join(SHAPES)}]")
+    parser.add_argument("--repeat", type=int, help="runs of each measurement; the median is reported "
+                                                   "[default 3, or 1 with --quick]")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated trees [default 1]")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a smoke run: every shape at 1/{QUICK_SCALE} of its size, 1 run")
+    parser.add_argument("--workdir", type=Path, help="where to put the trees and outputs [default: a temp dir]")
+    parser.add_argument("--keep", action="store_true", help="keep the trees and outputs afterwards")
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("TREE", "OUT"),
                         help="only run the floor: parse TREE with PyYAML, write OUT with genanki")
+    parser.add_argument("--launcher", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.launcher:
+        launcher()
+        return
     if args.floor:
         floor(*args.floor)
         return
-    preset = QUICK if args.quick else DEFAULTS
-    items, files, repeat = (preset[key] if getattr(args, key) is None else getattr(args, key)
-                            for key in ("items", "files", "repeat"))
-    if items < 1 or files < 1 or repeat < 1 or files > items:
-        parser.error("--items, --files and --repeat must be positive, with no more files than items")
+    global _LAUNCHER
+    _LAUNCHER = Launcher()
+    names = [name.strip() for name in args.shape.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SHAPES]
+    if unknown or not names:
+        parser.error(f"unknown shape {', '.join(unknown) or '(none)'}; choose from {', '.join(SHAPES)}")
+    shapes = [SHAPES[name].scaled(QUICK_SCALE) if args.quick else SHAPES[name] for name in names]
+    repeat = args.repeat or (1 if args.quick else 3)
+    if repeat < 1:
+        parser.error("--repeat must be positive")
     started = time.perf_counter()
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="deckbuild-bench-", dir=args.workdir))
-    try:
-        print(f"generating {items:,} items in {files} files under {work} ...", file=sys.stderr, flush=True)
-        tree = generate(root=work / "cards", items=items, files=files, seed=args.seed)
-        load, source = os.getloadavg()[0], fingerprint()
-        series, sizes, notes = benchmark(tree=tree, work=work, repeat=repeat)
-        load = (load, os.getloadavg()[0])
-        if fingerprint() != source:
-            notes.append("builder/ changed while the benchmark ran, so its runs measured different code; rerun")
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    load, source = os.getloadavg()[0], fingerprint()
+    sections, runs, notes, failed = [], [], [], []
+    for shape in shapes:
+        work = Path(tempfile.mkdtemp(prefix=f"deckbuild-bench-{shape.name}-", dir=args.workdir))
+        try:
+            print(f"{shape.name}: generating {shape.items:,} items in {shape.files:,} files under {work} ...",
+                  file=sys.stderr, flush=True)
+            tree = generate(root=work / "cards", shape=shape, seed=args.seed)
+            series, sizes, found = benchmark(tree=tree, work=work, repeat=repeat)
+        finally:
+            if args.keep:
+                print(f"kept {work}", file=sys.stderr)
+            else:
+                shutil.rmtree(work, ignore_errors=True)
+        lines, passed = table(shape=shape, series=series, sizes=sizes, repeat=repeat)
+        if not passed:
+            failed.append(shape.name)
+        runs += [run for one in series.values() for run in one.runs]
+        notes += [f"{shape.name}: {note}" for note in found]
+        sections += [
+            f"### {shape.name}: {shape.about}", "",
+            f"{tree.items:,} items ({tree.qa:,} question/answer, {tree.reversed:,} of them reversed; "
+            f"{tree.clozes:,} clozes) → {tree.cards:,} cards, in {tree.files:,} files, {_mb(tree.size)} of YAML "
+            f"(seed {args.seed})", "", *lines, ""]
+    load = (load, os.getloadavg()[0])
+    if fingerprint() != source:
+        notes.append("builder/ changed while the benchmark ran, so its runs measured different code; rerun")
     elapsed = time.perf_counter() - started
-    runs = [run for one in series.values() for run in one.runs]
-    busy = sum(run.cpu for run in runs) / sum(run.seconds for run in runs)
-    if busy < 0.8:
-        notes.append(f"the measured processes were on a CPU only {busy:.0%} of their wall time: the machine was "
-                     "busy (or waiting on disk), so every figure is inflated; rerun on a quiet machine")
-    command = "python benchmarks/bench.py" + (" --quick" if args.quick else "") + "".join(
-        f" --{key} {getattr(args, key)}" for key in ("items", "files", "repeat") if getattr(args, key) is not None)
-    command += f" --seed {args.seed}" if args.seed != 1 else ""
+    busy = sum(run.cpu for run in runs if run.cpu) / sum(run.seconds for run in runs)
+    loaded = busy < 0.8 or load[1] > 1.5 or load[0] > 1.5
+    command = "python benchmarks/bench.py" + (" --quick" if args.quick else "") + (
+        f" --shape {args.shape}" if names != list(SHAPES) else "") + (
+        f" --repeat {args.repeat}" if args.repeat else "") + (f" --seed {args.seed}" if args.seed != 1 else "")
     out = [
-        f"Measured with `{command}` on {time.strftime('%Y-%m-%d')}:",
+        f"Measured with `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')}:",
         "",
         *machine(),
         f"- Load average (1 min) {load[0]:.2f} before the runs, {load[1]:.2f} after; "
-        f"the runs used {busy:.0%} of their wall time on a CPU",
-        f"- Tree: {items:,} items ({tree.qa:,} question/answer, {tree.reversed:,} of them reversed; "
-        f"{tree.clozes:,} clozes) → {tree.cards:,} cards, in {files} files, {_mb(tree.size)} of YAML "
-        f"(seed {args.seed})",
+        f"the measured processes were on a CPU for {busy:.0%} of their wall time",
         "",
-        *table(series=series, sizes=sizes, repeat=repeat),
-        "",
+    ]
+    if loaded:
+        out += [f"**Warning: the machine was loaded** (load average {max(load):.2f} on "
+                f"{os.cpu_count()} cores), so wall times are inflated and ratios are noisy; compare the CPU "
+                "seconds, or rerun on a quiet machine.", ""]
+    out += [
+        *sections,
         "Each figure is a whole process (`python -m builder ...`, or the floor script), interpreter start-up "
-        "included; peak RSS is the process's own maximum resident set (MB = 10⁶ bytes). The floor parses "
-        "every file with `yaml.CSafeLoader` and writes the same notes with genanki's `Package.write_to_file`.",
+        "included, except watch: the time from saving the edit to the watcher's summary line, printed once the "
+        "new .apkg is in place, and the CPU the watcher spent on it. Peak RSS is the process's own maximum "
+        "resident set (MB = 10⁶ bytes); every command is started from a small launcher process, so that the "
+        "benchmark's own memory is not counted in it (the kernel counts a parent's resident memory at the fork "
+        "in a child's peak). The floor parses every file with `yaml.CSafeLoader` and writes the same "
+        "notes with genanki's `Package.write_to_file`.",
         "",
+        f"Budgets: {'every budget passed' if not failed else 'FAILED on ' + ', '.join(failed)}. "
         f"This benchmark run took {int(elapsed // 60)} min {elapsed % 60:.0f} s in all.",
     ]
     if notes:
         out += ["", "Noticed while checking the runs' output:", *(f"- {note}" for note in notes)]
+    _LAUNCHER.close()
     print("\n".join(out))
 
 

@@ -10,11 +10,14 @@ from pathlib import Path
 
 import click
 
+from typing import TYPE_CHECKING
+
 from . import __version__
-from .commands.lint import check as check_deck
-from .pipeline.build import Summary, build as build_deck
-from .pipeline.cache import Cache, default_dir
 from .errors import ContentError, DeckbuildError, InternalError, as_deckbuild_error
+
+if TYPE_CHECKING:  # each command imports the pipeline it needs when it runs: `--help` starts fast
+    from .pipeline.build import Summary
+    from .pipeline.cache import Cache
 
 CARDS = click.argument("cards_dir", default="cards", type=click.Path(file_okay=False, path_type=Path))
 
@@ -28,6 +31,8 @@ def cache_options(command):
 
 def _cache(cache_dir: Path | None, no_cache: bool) -> Cache:
     """The cache the options ask for."""
+    from .pipeline.cache import Cache, default_dir
+
     return Cache(None if no_cache else cache_dir or default_dir())
 
 
@@ -177,6 +182,8 @@ def build(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | N
 
     Example: deckbuild build cards -o dist/biology.apkg
     """
+    from .pipeline.build import build as build_deck
+
     bar = ProgressBar()
     try:
         summary = build_deck(cards_dir=cards_dir, output=output, cache=_cache(cache_dir, no_cache), progress=bar,
@@ -200,6 +207,8 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
 
     Example: deckbuild check cards --strict
     """
+    from .commands.lint import check as check_deck
+
     bar = ProgressBar()
     try:
         compiled = check_deck(cards_dir=cards_dir, cache=_cache(cache_dir, no_cache), progress=bar)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import errno
-import sqlite3
+import sys
 import traceback
 from collections.abc import Iterable
 
@@ -70,7 +70,9 @@ def environment_reason(error: BaseException) -> str | None:
     """Why the machine stopped the work, in a few words, if `error` is its fault; else None."""
     if isinstance(error, OSError) and error.errno in ENVIRONMENT_ERRNOS:
         return error.strerror or str(error)
-    if isinstance(error, sqlite3.OperationalError) and any(words in str(error) for words in _SQLITE_ENVIRONMENT):
+    sqlite3 = sys.modules.get("sqlite3")  # only a module that was imported can have raised (`--help` imports none)
+    if sqlite3 is not None and isinstance(error, sqlite3.OperationalError) and any(
+            words in str(error) for words in _SQLITE_ENVIRONMENT):
         return str(error)
     return None
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,9 +52,11 @@ class Source:
     line: int = 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Item:
-    """One validated card item: a question/answer pair or a cloze."""
+class Item(NamedTuple):
+    """One validated card item: a question/answer pair or a cloze.
+
+    A NamedTuple rather than a dataclass: a large tree has tens of thousands, made from the cache on every run.
+    """
 
     id: str
     deck: str
@@ -68,8 +71,8 @@ class Item:
     allow: tuple[str, ...] = ()
     path: str = ""
     line: int = 0
-    lines: tuple[tuple[str, int], ...] = ()
-    folder: Path = field(default_factory=Path)
+    lines: tuple[str | int, ...] = ()  # each key's line, flat: ("question", 3, "answer", 4, ...)
+    folder: Path = Path()
 
     @property
     def kind(self) -> str:
@@ -78,7 +81,11 @@ class Item:
 
     def line_of(self, key: str) -> int:
         """The line of one of the item's keys, or of the item itself."""
-        return dict(self.lines).get(key, self.line)
+        lines = self.lines
+        for i in range(0, len(lines), 2):
+            if lines[i] == key:
+                return lines[i + 1]  # type: ignore[return-value]
+        return self.line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,9 +105,8 @@ class Media:
     path: Path
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Note:
-    """One rendered note, ready to package."""
+class Note(NamedTuple):
+    """One rendered note, ready to package (a NamedTuple, like Item, for speed)."""
 
     id: str
     guid: str

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import zipfile
 
+import pytest
+
 from conftest import DECK
 
 IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(32))
@@ -81,13 +83,30 @@ def test_a_cache_entry_for_other_content_is_not_trusted(write_tree, deckbuild, p
     cards = write_tree()
     deckbuild("build", cards, "-o", tmp_path / "a.apkg")
     [entry] = private_cache.rglob("*.marshal")
+    stale = entry.read_bytes()
     (cards / "deck.yaml").write_text(DECK.replace("means {{c1::glue}}", "means {{c1::paste}}"))
     deckbuild("build", cards, "-o", tmp_path / "b.apkg")
-    [stale, fresh] = sorted(private_cache.rglob("*.marshal"), key=lambda p: p != entry)
-    stale_bytes = stale.read_bytes()
-    fresh.write_bytes(stale_bytes)  # an entry whose stored key doesn't match its name
+    for fresh in private_cache.rglob("*.marshal"):
+        fresh.write_bytes(stale)  # the entry for the file's old bytes, and under the delta's name too
     deckbuild("build", cards, "-o", tmp_path / "c.apkg")
     assert "paste" in fields_in(tmp_path / "c.apkg")
+
+
+@pytest.mark.parametrize("memory", [False, True], ids=["on disk", "in memory, as watch keeps it"])
+def test_an_edit_to_one_item_of_a_cached_file_renders_only_that_item(write_tree, tmp_path, monkeypatch, memory):
+    from builder.pipeline import compile as compile_stage
+    from builder.pipeline.cache import Cache
+
+    cards = write_tree()
+    cache = Cache(tmp_path / "c", memory=memory)
+    compile_stage.compile_tree(cards, cache=cache)
+    (cards / "deck.yaml").write_text(DECK.replace("means {{c1::glue}}", "means {{c1::paste}}"))
+    rendered = []
+    real = compile_stage.render_item
+    monkeypatch.setattr(compile_stage, "render_item", lambda item, **kw: rendered.append(item.id) or real(item, **kw))
+    compiled = compile_stage.compile_tree(cards, cache=cache if memory else Cache(tmp_path / "c"))
+    assert rendered == ["glia-means-glue"]
+    assert compiled.notes == compile_stage.compile_tree(cards).notes
 
 
 def test_the_cache_lives_outside_the_cards_tree(write_tree, deckbuild, tmp_path):
@@ -110,3 +129,46 @@ def test_a_change_to_deckbuilds_code_changes_every_key(tmp_path, monkeypatch):
     cache.fingerprint.cache_clear()
     assert cache.key_for("same", b"input") != before
     cache.fingerprint.cache_clear()
+
+
+def _collection_rows(apkg) -> tuple[dict, dict]:
+    """The notes (guid → whole row) and cards (id → whole row) of a package's collection."""
+    import sqlite3
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(apkg) as z:
+        z.extract("collection.anki2", folder)
+        conn = sqlite3.connect(Path(folder) / "collection.anki2")
+        try:
+            notes = {row[1]: row for row in conn.execute("select * from notes")}
+            cards = {row[0]: row for row in conn.execute("select * from cards")}
+        finally:
+            conn.close()
+    return notes, cards
+
+
+def test_an_edit_to_one_item_of_a_large_file_changes_exactly_that_note(write_tree, deckbuild, tmp_path, monkeypatch):
+    from builder.pipeline.render import guid_for
+
+    items = "".join(f"  - id: fact-{i}\n    question: What is fact number {i}?\n    answer: It is **{i}**.\n"
+                    f"    source: dellwo-2022\n" for i in range(3000))
+    cards = write_tree({"big.yaml": "deck: Big\ncards:\n" + items})
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert deckbuild("build", cards, "-o", tmp_path / "before.apkg").exit_code == 0
+    (cards / "big.yaml").write_text((cards / "big.yaml").read_text().replace("It is **1234**.", "It is *1234*."))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")
+    assert deckbuild("build", cards, "-o", tmp_path / "after.apkg").exit_code == 0
+    (before, before_cards), (after, after_cards) = _collection_rows(tmp_path / "before.apkg"), _collection_rows(
+        tmp_path / "after.apkg")
+    assert before.keys() == after.keys() and len(after) == 3000
+    changed = {guid for guid in after if after[guid] != before[guid]}
+    assert changed == {guid_for("fact-1234")}
+    old, new = before[guid_for("fact-1234")], after[guid_for("fact-1234")]
+    # id, guid, mid | mod | usn, tags | flds | sfld, csum, flags, data
+    assert old[:3] + old[4:6] + old[7:] == new[:3] + new[4:6] + new[7:]
+    assert (old[3], new[3]) == (1700000000, 1700000100)
+    assert "<em>1234</em>" in new[6] and "<strong>1234</strong>" in old[6]
+    assert before_cards.keys() == after_cards.keys()
+    changed_cards = {cid for cid in after_cards if after_cards[cid] != before_cards[cid]}
+    assert {after_cards[cid][1] for cid in changed_cards} == {old[0]}  # only that note's card (its mod)

@@ -472,3 +472,24 @@ def test_plain_text_shortcut_matches_full_render(text):
         return
     event("shortcut")
     assert render.markdown(text) == render._parse(text) == text
+
+
+# --- 5. Markdown without raw HTML skips the sanitizer only where the sanitizer would change nothing ---
+
+MARKDOWN_ONLY = st.lists(st.sampled_from([
+    "a", "b c", " ", "\n", "\n\n", "*", "**", "_", "~", "~~", "`", "```", "#", "# ", "- ", "1. ", "3) ", "> ",
+    "---", "***", "|", "| a | b |\n|:-:|--|\n| 1 | 2 |\n", "  \n", "\\", "&", "&amp;", "&lt;", "&copy;", '"', "'",
+    ">", "\u00a0", "\x00", "\x0b", "\x0c", "\r", "\t", "    ", "&#13;", "&#0;", "&#x85;", "&quot;", "[a](b)",
+    "[x](javascript:y)", "![i](p.png)", "[r]: /u",
+    "[r]", "{{c1::", "}}", "::", "\\(", "\\)", "é", "\ufffd", "=", "==", "+ ",
+]), max_size=14).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=MARKDOWN_ONLY)
+@example(text="| a |\n|---|\n")
+@example(text="```py\nx\n```")
+def test_markdown_without_html_renders_as_the_sanitizer_would(text):
+    with mock.patch.object(render, "_generated", lambda rendered: None):
+        vetted = render._parse(text, on_image=lambda src: src)
+    assert render._parse(text, on_image=lambda src: src) == vetted

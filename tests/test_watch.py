@@ -69,12 +69,12 @@ def test_watch_builds_at_start_then_an_edit_reaches_anki(watching, anki):
 def test_watch_fills_and_reuses_the_cache(watching, private_cache):
     cards, output, next_outcome = watching
     assert isinstance(next_outcome(), Summary)
-    first = set(private_cache.rglob("*.marshal"))
+    first = {entry.read_bytes() for entry in private_cache.rglob("*.marshal")}
     assert len(first) == 1
     deck = cards / "deck.yaml"
     save(deck, deck.read_text().replace("glue}}.", "glue}} (Greek)."))
     assert isinstance(next_outcome(), Summary)
-    assert len(set(private_cache.rglob("*.marshal")) - first) == 1
+    assert b"(Greek)" in b"".join(entry.read_bytes() for entry in private_cache.rglob("*.marshal"))
 
 
 def test_a_bad_save_keeps_the_last_good_apkg_and_a_fix_builds_again(watching):
@@ -186,3 +186,31 @@ def test_the_watch_command_survives_content_internal_and_environment_errors(writ
         save(deck, text)
         assert read_until("→")[-1].startswith("2 notes, 2 cards (")
         assert output.read_bytes() == good
+
+
+def test_watch_builds_what_build_builds_with_and_without_the_cache(write_tree, deckbuild, tmp_path, private_cache,
+                                                                  monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    edit = ("its **first line of defense**", "the brain's **resident immune cells**")
+    trees = {name: write_tree(root=name) for name in ("watched", "cached", "uncached")}
+    outcomes: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, kwargs=dict(
+        cards_dir=trees["watched"], output=tmp_path / "watched.apkg", on_build=outcomes.put, stop_event=stop,
+        debounce_ms=200, cache=Cache(private_cache)))
+    thread.start()
+    try:
+        for step in ("start", "edit"):
+            if step == "edit":
+                for cards in trees.values():
+                    save(cards / "deck.yaml", (cards / "deck.yaml").read_text().replace(*edit))
+            assert isinstance(outcomes.get(timeout=WAIT), Summary)
+            watched_bytes = (tmp_path / "watched.apkg").read_bytes()
+            assert deckbuild("build", trees["cached"], "-o", tmp_path / "cached.apkg").exit_code == 0
+            assert deckbuild("build", trees["uncached"], "-o", tmp_path / "uncached.apkg",
+                             "--no-cache").exit_code == 0
+            assert (tmp_path / "cached.apkg").read_bytes() == watched_bytes
+            assert (tmp_path / "uncached.apkg").read_bytes() == watched_bytes
+    finally:
+        stop.set()
+        thread.join(timeout=WAIT)

@@ -94,7 +94,7 @@ def card_text(item: Item) -> str:
     return " ".join(part for part in (item.question, item.answer, item.cloze, item.extra) if part)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=65536)  # read again by shared-answer, after every item
 def deletions(cloze: str) -> dict[int, tuple[str, str]]:
     """Per cloze number: the hidden text, and the text shown on its front (its hint in place of the blank)."""
     numbers = sorted({int(m[1]) for m in _DELETION.finditer(cloze)})

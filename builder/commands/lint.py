@@ -25,10 +25,14 @@ MAX_ITEMS = 3
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK = re.compile(r"(?i)</?(?:div|p|br|hr|li|ul|ol|blockquote|tr|td|th|table|h[1-6]|pre)\b[^>]*>")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
+_SEPARATED = re.compile(r"[;,]")
+_NOT_WORD = re.compile(r"[^\w]")
 
 
 def plain(fragment: str) -> str:
     """Rendered HTML as the words a person reads."""
+    if "<" not in fragment and "&" not in fragment:  # most fields: plain text already
+        return " ".join(fragment.split())
     return " ".join(html.unescape(_TAG.sub("", _BLOCK.sub(" ", fragment))).split())
 
 
@@ -74,11 +78,11 @@ def _item_findings(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
             yield _warn(item, "question", "compound-question", "question asks two things (two '?'); split it")
         if len(answer.split()) > LONG_ANSWER:
             yield _warn(item, "answer", "long-answer", f"answer has {len(answer.split())} words (over {LONG_ANSWER})")
-        listed = len(_LIST_ITEM.findall(item.answer or "")) or len([p for p in re.split(r"[;,]", answer) if p.strip()])
+        listed = len(_LIST_ITEM.findall(item.answer or "")) or len([p for p in _SEPARATED.split(answer) if p.strip()])
         if listed > MAX_ITEMS:
             yield _warn(item, "answer", "enumeration", f"answer lists {listed} items (over {MAX_ITEMS}); "
                         "make one card per item or an overlapping cloze")
-        if re.sub(r"[^\w]", "", answer.lower()) in {"yes", "no", "true", "false"}:
+        if _NOT_WORD.sub("", answer.lower()) in {"yes", "no", "true", "false"}:
             yield _warn(item, "answer", "yes-no", "answer is just yes/no; ask for the fact itself")
     yield from _removed(item, note)
     if not item.quote:

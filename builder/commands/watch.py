@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ import watchfiles
 
 from ..pipeline.build import Summary, build
 from ..pipeline.cache import Cache
+from ..pipeline.package import remember_chunks
 from ..errors import DeckbuildError, UsageError, as_deckbuild_error
 from ..pipeline.output import check_output
 from ..pipeline.state import FILENAME
@@ -49,14 +51,17 @@ def watch(*, cards_dir: Path, output: Path | None, on_build: Callable[[Summary |
           force: bool = False) -> None:
     """Build once, then again after every burst of saves, until stop_event is set or Ctrl-C.
 
-    With a cache, a save recompiles only the files it changed. An output deckbuild must not write
-    is refused before watching starts.
+    A save recompiles only the files it changed, and only the items it changed in them. An output
+    deckbuild must not write is refused before watching starts.
     """
     if not cards_dir.is_dir():
         raise UsageError(f"cards folder '{cards_dir}' not found")
     if output is not None:
         check_output(output, cards_dir=cards_dir, force=force)
     root = cards_dir.resolve()
+    # The compiled tree stays in memory between builds: a save recompiles only the files it changed.
+    cache = Cache(cache.folder if cache else None, memory=True)
+    remember_chunks()  # and so do the package's deflated chunks: only those a save changed are deflated again
     built = False
     # The first build waits for the watcher's first wake, so no save made after it can be missed.
     for changes in watchfiles.watch(
@@ -69,4 +74,6 @@ def watch(*, cards_dir: Path, output: Path | None, on_build: Callable[[Summary |
     ):
         if changes or not built:
             built = True
-            on_build(build_once(cards_dir=cards_dir, output=output, cache=cache, force=force))
+            outcome = build_once(cards_dir=cards_dir, output=output, cache=cache, force=force)
+            gc.freeze()  # what the build keeps for the next one is never garbage: the collector can skip it
+            on_build(outcome)

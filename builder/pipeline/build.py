@@ -35,10 +35,10 @@ class Summary:
     restored: tuple[str, ...] = ()  # items back in the tree with the note id and mod they had
 
 
-def compile_clean(cards_dir: Path, *, cache: Cache | None = None,
-                  progress: Progress | None = None) -> tuple[Compiled, State]:
+def compile_clean(cards_dir: Path, *, cache: Cache | None = None, progress: Progress | None = None,
+                  items: bool = True) -> tuple[Compiled, State]:
     """The compiled tree and the last build's state; raises ContentError listing every error in both."""
-    compiled = compile_tree(cards_dir, cache=cache, progress=progress)
+    compiled = compile_tree(cards_dir, cache=cache, progress=progress, items=items)
     state, state_problems = read_state(cards_dir, shown=shown(cards_dir, cards_dir / FILENAME))
     errors = [p for p in compiled.problems if p.is_error] + state_problems
     if errors:
@@ -74,7 +74,7 @@ def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = 
     """
     if output is not None:
         check_output(output, cards_dir=cards_dir, force=force)
-    compiled, state = compile_clean(cards_dir, cache=cache, progress=progress)
+    compiled, state = compile_clean(cards_dir, cache=cache, progress=progress, items=False)
     if output is None:
         output = default_output(compiled.notes)
         check_output(output, cards_dir=cards_dir, force=force)

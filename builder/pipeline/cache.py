@@ -6,18 +6,16 @@ import functools
 import hashlib
 import marshal
 import os
-from dataclasses import fields
+import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import nh3
+from typing import Any, BinaryIO
 
 from .. import __version__
 from ..model import Item, Media, Note
 from .state import write_atomic
 
-_FORMAT = 1
+_FORMAT = 2
 SOURCE = Path(__file__).parent.parent  # the whole builder package
 
 
@@ -30,7 +28,8 @@ def default_dir() -> Path:
 @functools.cache
 def fingerprint() -> bytes:
     """A hash of the code that makes an entry: deckbuild's own source and its renderers' versions."""
-    digest = hashlib.sha256(f"{__version__} {_FORMAT} {metadata.version('markdown-it-py')} {nh3.__version__}".encode())
+    versions = " ".join(metadata.version(name) for name in ("pyromark", "nh3"))
+    digest = hashlib.sha256(f"{__version__} {_FORMAT} {versions}".encode())
     for path in sorted(SOURCE.rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.digest()
@@ -47,10 +46,18 @@ def key_for(*parts: bytes | str) -> str:
 
 
 class Cache:
-    """Entries stored with marshal (plain values only: loading one can never run code)."""
+    """Entries stored with marshal (plain values only: loading one can never run code).
 
-    def __init__(self, folder: Path | None) -> None:
+    A tree's files live in one base entry plus one small delta entry of the files changed since,
+    so a build reads the cache once and a one-file edit rewrites only the delta. `memory` keeps
+    the last tree in this process (for `watch`), so a rebuild reads nothing at all.
+    """
+
+    def __init__(self, folder: Path | None, *, memory: bool = False) -> None:
         self.folder = folder
+        self._memory: dict[str, dict] | None = {} if memory else None
+        self._base: tuple[str, str, int, dict] | None = None  # the tree, base token and size, and delta last read
+        self._decoded: dict[int, tuple] = {}  # id(entry) -> (entry, its items and notes), in memory mode
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.marshal"  # type: ignore[operator]
@@ -74,26 +81,304 @@ class Cache:
         except (OSError, ValueError):
             pass
 
+    def decode(self, entry: tuple) -> tuple[list[Item], list[Note]]:
+        """A file entry's items and notes; kept between builds when the cache keeps its tree in memory."""
+        if self._memory is None:
+            return unpack(entry)
+        found = self._decoded.get(id(entry))
+        if found is None or found[0] is not entry:
+            found = self._decoded[id(entry)] = (entry, unpack(entry))
+        return found[1]
 
-def pack(folder: Path, items: list[Item], notes: list[Note]) -> tuple:
-    """One file's items and notes as plain values that marshal can store."""
+    @property
+    def in_memory(self) -> bool:
+        """Whether this cache keeps its tree in memory between builds."""
+        return self._memory is not None
+
+    def keep_decoded(self, entry: tuple, decoded: tuple[list[Item], list[Note]]) -> None:
+        """Remember what a freshly compiled entry holds, in memory mode, so the next build needn't decode it."""
+        if self._memory is not None:
+            self._decoded[id(entry)] = (entry, decoded)
+
+    def files(self, tree: str) -> _Stored:
+        """Every file entry stored for a tree (keyed by its context), the delta's over the base's."""
+        if self._memory is not None and tree in self._memory:
+            return self._memory[tree]
+        base, delta = self._read_files(tree), self._read_files(tree + "-delta")
+        files = _Stored()
+        self._base = None
+        if base is not None:
+            files = base[1]
+            self._base = (tree, base[0], len(base[1]), {})
+            if delta is not None and delta[0] == base[0]:
+                ours = {rel: entry for rel in list(delta[1]) if (entry := delta[1].get(rel)) is not None}
+                files.update(ours)
+                self._base = (tree, base[0], len(base[1]), ours)
+        if self._memory is not None:
+            self._memory[tree] = files
+        return files
+
+    def saver(self, tree: str, *, changed: set[str], removed: bool) -> Saver:
+        """Where a compile puts each file's entry as it goes: a small delta, or (when that would grow too
+        large, or there is no base yet) a whole new base written record by record."""
+        known = self._base if self._base is not None and self._base[0] == tree else None
+        if self.folder is None or (not changed and not removed):
+            mode = "none"
+        elif known is not None and known[2] and len(set(known[3]) | changed) * 4 <= known[2]:
+            mode = "delta"
+        else:
+            mode = "base"
+        return Saver(self, tree, mode=mode)
+
+    def _read_files(self, key: str) -> tuple[str, dict[str, tuple]] | None:
+        """A files entry: its token and {path: entry}; None if absent or malformed.
+
+        Only the paths are read at first: each entry is read when asked for (`_Stored`), so a
+        build never holds the whole entry's bytes, unless the cache keeps its tree in memory.
+        """
+        if self.folder is None:
+            return None
+        path = self._path(key)
+        try:
+            with path.open("rb") as stream:
+                stored_key, token = _read_record(stream)
+                if stored_key != key or not isinstance(token, str):
+                    return None
+                files = _Stored(path)
+                while (rel := _read_record(stream)) is not None:
+                    digest = _read_record(stream)
+                    if not isinstance(rel, str) or not isinstance(digest, bytes):
+                        return None
+                    size = int.from_bytes(stream.read(8), "big")
+                    files.refs[rel] = (digest, stream.tell(), size)
+                    dict.__setitem__(files, rel, files.refs[rel])
+                    stream.seek(size, os.SEEK_CUR)
+                if self._memory is not None:
+                    loaded = _Stored()
+                    loaded.update({rel: entry for rel in list(files) if (entry := files.get(rel)) is not None})
+                    return token, loaded
+                return token, files
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+
+
+class _Stored(dict):
+    """A files entry's {path: entry}, each entry read from its file when first asked for (None if damaged).
+
+    `digest` tells whether a file's entry can serve without reading it.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.refs: dict[str, tuple[bytes, int, int]] = {}  # path -> (the file's hash, offset, size)
+
+    def digest(self, rel: str) -> bytes | None:
+        """The hash of the file bytes a path's entry was made from, without reading the entry."""
+        if rel in self.refs:
+            return self.refs[rel][0]
+        entry = dict.get(self, rel)
+        return entry[0] if isinstance(entry, tuple) and entry and isinstance(entry[0], bytes) else None
+
+    def _entry(self, rel: str, value: Any) -> tuple | None:
+        if self.refs.get(rel) is not value or self.path is None:
+            return value
+        try:
+            with self.path.open("rb") as stream:
+                stream.seek(value[1])
+                data = stream.read(value[2])
+            entry = marshal.loads(data)
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        return entry if isinstance(entry, tuple) else None
+
+    def get(self, rel: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._entry(rel, dict.get(self, rel)) if rel in self else default
+
+    def pop(self, rel: str, default: Any = None) -> Any:  # type: ignore[override]
+        found = self._entry(rel, dict.pop(self, rel)) if rel in self else default
+        self.refs.pop(rel, None)
+        return found
+
+    def __setitem__(self, rel: str, entry: Any) -> None:
+        self.refs.pop(rel, None)
+        dict.__setitem__(self, rel, entry)
+
+    def update(self, other: Any = (), **more: Any) -> None:  # type: ignore[override]
+        for rel, entry in dict(other, **more).items():
+            self[rel] = entry
+
+
+class Saver:
+    """One compile's cache writes: each file's entry as it is compiled or read, then `close`."""
+
+    def __init__(self, cache: Cache, tree: str, *, mode: str) -> None:
+        self.cache, self.tree, self.mode = cache, tree, mode
+        self.files = _Stored()  # every entry, kept only when the cache keeps its tree in memory
+        self.count = 0
+        self.changed: dict[str, tuple] = {}
+        self.token = os.urandom(8).hex()
+        self.stream: BinaryIO | None = None
+        self.temp = ""
+        if mode == "base":
+            path = cache._path(tree)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle, self.temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+                self.stream = os.fdopen(handle, "wb")
+                _write_record(self.stream, (tree, self.token))
+            except (OSError, ValueError):
+                self._abandon()
+
+    def add(self, rel: str, entry: tuple, *, changed: bool) -> None:
+        """One file's entry, in the tree's order; `changed` when it was compiled afresh."""
+        self.count += 1
+        if self.cache._memory is not None:
+            self.files[rel] = entry
+        if changed and self.mode != "base":
+            self.changed[rel] = entry
+        if self.stream is not None:
+            try:
+                if entry[2] is None:  # kept in memory without its blob: made again from its items and notes
+                    items, notes = self.cache.decode(entry)
+                    entry = pack(Path(entry[1]), entry[0], items, notes, keys=entry[3], raw=stored_bytes(entry))
+                _write_record(self.stream, rel)
+                _write_record(self.stream, entry[0])
+                _write_record(self.stream, entry)
+            except (OSError, ValueError):
+                self._abandon()
+
+    def close(self) -> None:
+        """Finish: the new base or delta replaces the old one (a cache that can't be written is skipped)."""
+        cache, tree = self.cache, self.tree
+        self._write()
+        if cache._memory is not None:
+            # In memory, an entry keeps its items and notes decoded, and drops the marshalled copy of them.
+            decoded = {}
+            for rel, entry in list(self.files.items()):
+                found = cache._decoded.get(id(entry))
+                if found is not None and found[0] is entry and entry[2] is not None:
+                    entry = self.files[rel] = (*entry[:2], None, *entry[3:])
+                    decoded[id(entry)] = (entry, found[1])
+                elif found is not None and found[0] is entry:
+                    decoded[id(entry)] = found
+            cache._memory[tree] = self.files
+            cache._decoded = decoded
+
+    def _write(self) -> None:
+        """Write the delta, or finish the base, to disk."""
+        cache, tree = self.cache, self.tree
+        if self.mode == "none" and self.changed and cache.folder is not None and cache._base is not None \
+                and cache._base[0] == tree:
+            self.mode = "delta"  # a damaged entry, or one whose images changed, was compiled again
+        if self.mode == "delta" and cache._base is not None:
+            _, token, size, delta = cache._base
+            ours = {**delta, **self.changed}
+            _write_file(cache._path(tree + "-delta"),
+                        [(tree + "-delta", token), *(part for rel, entry in ours.items() for part in (rel, entry[0], entry)),
+                         None])
+            cache._base = (tree, token, size, ours)
+        elif self.stream is not None:
+            try:
+                _write_record(self.stream, None)
+                self.stream.close()
+                self.stream = None
+                os.replace(self.temp, cache._path(tree))
+                cache._path(tree + "-delta").unlink(missing_ok=True)
+                cache._base = (tree, self.token, self.count, {})
+            except (OSError, ValueError):
+                self._abandon()
+
+    def _abandon(self) -> None:
+        """Give up writing the base: close and remove the temporary file."""
+        if self.stream is not None:
+            try:
+                self.stream.close()
+            except OSError:
+                pass
+            self.stream = None
+        if self.temp:
+            Path(self.temp).unlink(missing_ok=True)
+
+
+def _write_file(path: Path, records: list) -> None:
+    """Write records to a file atomically; a cache that can't be written is silently skipped."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                for record in records:
+                    _write_record(stream, record)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    except (OSError, ValueError):
+        pass
+
+
+def _write_record(stream: BinaryIO, value: Any) -> None:
+    """One value, marshalled, after its length."""
+    data = marshal.dumps(value)
+    stream.write(len(data).to_bytes(8, "big"))
+    stream.write(data)
+
+
+def _read_record(stream: BinaryIO) -> Any:
+    """The next value `_write_record` wrote; raises EOFError or ValueError on a short or damaged record."""
+    size = int.from_bytes(stream.read(8), "big")
+    if size > os.fstat(stream.fileno()).st_size:
+        raise ValueError("damaged cache record")
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError("short cache record")
+    return marshal.loads(data)
+
+
+def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note], *, keys: bytes | None = None,
+         raw: bytes | None = None) -> tuple:
+    """One file's items and notes as plain values that marshal can store, with its content's hash.
+
+    Items and notes are marshalled together into one bytes value (text they share is stored once,
+    and stays shared when loaded), so an entry in memory is compact and saving it is a copy. Each
+    item's key (`item_key`) is kept as a 16-byte hash, and a large file's bytes are kept too, so
+    that its next edit can be read item by item.
+    """
+    rows = [tuple(i)[:-1] for i in items]
     return (
+        digest,
         str(folder),
-        tuple(tuple(getattr(i, f) for f in _ITEM) for i in items),
-        tuple((*(getattr(n, f) for f in _NOTE), tuple((m.name, str(m.path)) for m in n.media)) for n in notes),
-    )
+        marshal.dumps((rows, [(n.id, n.guid, n.kind, n.deck, n.fields, n.tags, n.ords, n.digest, n.removed,
+                               tuple((m.name, str(m.path)) for m in n.media)) for n in notes])),
+        b"".join(map(item_key, rows)) if keys is None else keys,
+    ) + ((raw,) if raw is not None else ())
+
+
+def stored_bytes(entry: tuple | None) -> bytes | None:
+    """The file's bytes, if its entry kept them."""
+    return entry[4] if entry is not None and len(entry) > 4 and isinstance(entry[4], bytes) else None
 
 
 def unpack(value: tuple) -> tuple[list[Item], list[Note]]:
     """The items and notes `pack` stored; raises on anything malformed."""
-    folder, items, notes = value
-    folder = Path(folder)
-    return (
-        [Item(**dict(zip(_ITEM, row)), folder=folder) for row in items],
-        [Note(**dict(zip(_NOTE, row[:-1])), media=tuple(Media(name=m, path=Path(p)) for m, p in row[-1]))
-         for row in notes],
-    )
+    folder = (Path(value[1]),)
+    make_item = Item._make
+    rows, notes = marshal.loads(value[2])
+    return [make_item(row + folder) for row in rows], list(map(note_from_row, notes))
 
 
-_ITEM = tuple(f.name for f in fields(Item) if f.name != "folder")
-_NOTE = tuple(f.name for f in fields(Note) if f.name != "media")
+def unpack_items(value: tuple) -> list[Item]:
+    """The items `pack` stored; raises on anything malformed."""
+    return unpack(value)[0]
+
+
+def note_from_row(row: tuple) -> Note:
+    """One note from a row `pack` stored; raises on a malformed row."""
+    return Note(*row[:7], media=tuple(Media(name=m, path=Path(p)) for m, p in row[9]) if row[9] else (),
+                digest=row[7], removed=row[8])
+
+
+def item_key(row: tuple) -> bytes:
+    """A hash of what an item's note depends on within its file: all its values but its lines and lint exceptions."""
+    return hashlib.blake2b(repr(row[:10] + row[11:12]).encode(), digest_size=16).digest()

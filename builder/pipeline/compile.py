@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import errno
+import gc
+import hashlib
 import marshal
 import multiprocessing
 import os
@@ -10,15 +14,16 @@ import stat
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .cache import Cache, key_for, pack, unpack
+from .cache import Cache, item_key, key_for, note_from_row, pack, stored_bytes, unpack, unpack_items
 from .hooks import die_with, pause
 from ..errors import UsageError
 from .load import Map, load_file
 from ..model import Item, Note, Problem, Source, Tree
 from .render import MediaStore, render_item
+from .splice import splice
 from .validate import unique_ids, validate_deck, validate_sources
 
 SOURCES = "sources.yaml"
@@ -26,6 +31,8 @@ SOURCES_NAMES = (SOURCES, "sources.yml")  # the bibliography's names; .yml as de
 Progress = Callable[[int, int], None]  # called with (files compiled, files to compile)
 # Below this much uncached YAML, starting worker processes costs more than it saves.
 PARALLEL_BYTES = 2_000_000
+# A deck file this large keeps its bytes in the cache, so its next edit re-reads only the items it touched.
+SPLICE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,11 +52,14 @@ class Job:
     path: Path
     shown: str
     raw: bytes
-    key: str
+    digest: bytes
     root: Path
     sources: dict[str, Source]
     check_sources: bool
-    cache_dir: Path | None
+    previous: tuple | None  # the file's last cached entry: its unchanged items' notes are reused
+    previous_raw: bytes | None = None  # a large file's last bytes and items, kept in its entry:
+    previous_items: list[Item] | None = None  # an edit inside one item then re-reads only that item
+    previous_notes: list[Note] | None = None  # the last notes, when kept in memory (`watch`) rather than marshalled
 
 
 def shown(cards_dir: Path, path: Path) -> str:
@@ -146,12 +156,34 @@ def read_input(cards_dir: Path, path: Path, problems: list[Problem]) -> bytes | 
         return None
 
 
-def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progress | None = None) -> Compiled:
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Hold off Python's cycle collector: a compile makes millions of objects that live on, none in cycles,
+    and each full collection would walk them all again (about a tenth of a large build's time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progress | None = None,
+                 items: bool = True) -> Compiled:
+    """Load, validate and render a whole tree, collecting every problem on the way (see `_compile_tree`)."""
+    with _no_gc():
+        return _compile_tree(cards_dir, cache=cache, progress=progress, items=items)
+
+
+def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | None, items: bool) -> Compiled:
     """Load, validate and render a whole tree, collecting every problem on the way.
 
     Each deck file's items and notes are cached, keyed on its bytes and everything else its
-    output depends on; a file with problems is never cached.
+    output depends on; a file with problems is never cached. With `items=False` (a build, which
+    needs only the notes) the tree's items are dropped once checked, so their text is not held.
     """
+    keep_items = items
     problems: list[Problem] = []
     files = deck_files(cards_dir, problems)
     if not files and not problems:
@@ -174,43 +206,89 @@ def compile_tree(cards_dir: Path, *, cache: Cache | None = None, progress: Progr
     media = MediaStore(cards_dir)
     context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"")
     cache = cache or Cache(None)
-    results: list[tuple[list[Item], list[Note]] | Job] = []
+    stored = cache.files(context)
+    memory = cache.in_memory
+    results: list[tuple[str, tuple, bytes] | Job] = []
     for path in files:
         raw = read_input(cards_dir, path, problems)
         if raw is None:
             continue
-        key = key_for(context, path.relative_to(cards_dir).as_posix(), raw)
-        results.append(_cached(cache, key, media) or Job(
-            path=path, shown=shown(cards_dir, path), raw=raw, key=key, root=cards_dir, sources=sources,
-            check_sources=bibliography, cache_dir=cache.folder))
+        rel = path.relative_to(cards_dir).as_posix()
+        digest = hashlib.sha256(raw).digest()
+        if stored.digest(rel) == digest:
+            results.append((rel, None, raw))  # read, decoded and its images checked in turn below
+            continue
+        entry = stored.get(rel) if memory else stored.pop(rel, None)
+        job = Job(path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
+                  check_sources=bibliography, previous=entry)
+        old_raw = stored_bytes(entry)  # kept in the entry of a large file
+        if old_raw is not None:
+            job = replace(job, previous_raw=old_raw, previous_items=_decoded_items(cache, entry))
+        if memory and entry is not None:
+            job = replace(job, previous_notes=_decoded_notes(cache, entry))
+        results.append(job)
     jobs = [job for job in results if isinstance(job, Job)]
+    current = {job.path.relative_to(cards_dir).as_posix() if isinstance(job, Job) else job[0] for job in results}
+    saver = cache.saver(context, changed={job.path.relative_to(cards_dir).as_posix() for job in jobs},
+                        removed=any(rel not in current for rel in stored))
+    total = len(jobs)
     fresh = _compile_all(jobs)
     done = 0
     items: list[Item] = []
     notes: list[Note] = []
-    for result in results:
-        if isinstance(result, Job):
-            found, packed = next(fresh)
+    for index, result in enumerate(results):
+        results[index] = None  # type: ignore[call-overload]  # each file's last entry is let go once used
+        if not isinstance(result, Job):
+            rel, _, raw = result
+            entry = stored.get(rel) if memory else stored.pop(rel, None)  # popped: each entry goes once used
+            found = _cached(cache, entry, media) if entry is not None else None
+            if found is not None:
+                saver.add(rel, entry, changed=False)
+                items += found[0] if keep_items else map(_id_only, found[0])
+                notes += found[1]
+                continue
+            result = Job(path=cards_dir / rel, shown=shown(cards_dir, cards_dir / rel), raw=raw,
+                         digest=hashlib.sha256(raw).digest(), root=cards_dir, sources=sources,
+                         check_sources=bibliography, previous=None)
+            found_problems, value, compiled = compile_file(result)  # a damaged entry, or its images changed
+        else:
+            found_problems, value, compiled = next(fresh)
             done += 1
             if progress:
-                progress(done, len(jobs))
-            problems += found
-            result = unpack(marshal.loads(packed))
-        items += result[0]
+                progress(done, total)
+        problems += found_problems
+        if not found_problems:  # a file with problems is never cached
+            rel = result.path.relative_to(cards_dir).as_posix()
+            saver.add(rel, value, changed=True)
+        result = compiled or unpack(value)
+        if not found_problems:
+            cache.keep_decoded(value, result)
+        items += result[0] if keep_items else map(_id_only, result[0])
         notes += result[1]
+    del results, jobs, fresh, stored
+    saver.close()
     unique_ids(items, problems)
-    tree = Tree(root=cards_dir, sources=sources, items=tuple(items))
+    tree = Tree(root=cards_dir, sources=sources, items=tuple(items) if keep_items else ())
     return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems))
 
 
-def _cached(cache: Cache, key: str, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
-    """A file's cached items and notes, if present, well-formed, and its images unchanged."""
-    value = cache.get(key)
-    if value is None:
-        return None
+def _id_only(item: Item) -> Item:
+    """An item reduced to what checking ids needs: its id and where it is."""
+    lines = item.lines
+    line = lines[1] if lines[:1] == ("id",) else item.line_of("id")
+    return _make_item((item.id, "", (), None, None, None, None, None, (), False, (), item.path, item.line, ("id", line),
+                       _NOWHERE))
+
+
+_make_item = Item._make
+_NOWHERE = Path()
+
+
+def _cached(cache: Cache, entry: tuple, media: MediaStore) -> tuple[list[Item], list[Note]] | None:
+    """A file's cached items and notes, if the entry is well-formed and the images it used are unchanged."""
     try:
-        items, notes = unpack(value)
-    except (TypeError, ValueError):
+        items, notes = cache.decode(entry)
+    except (TypeError, ValueError, IndexError, EOFError):
         return None
     for note in notes:
         for image in note.media:
@@ -219,28 +297,82 @@ def _cached(cache: Cache, key: str, media: MediaStore) -> tuple[list[Item], list
     return items, notes
 
 
+def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list[Note]]]:
+    """Load, validate and render one deck file, reusing the notes of items its last version had.
 
-
-def compile_file(job: Job) -> tuple[list[Problem], bytes]:
-    """Load, validate and render one deck file; cache it if it has no problems.
-
-    Returns the problems and the items and notes packed with marshal, so that a worker process
-    hands back plain bytes.
+    Returns the problems, the items and notes packed as plain values (see `cache.pack`), and the
+    items and notes themselves.
     """
     problems: list[Problem] = []
-    doc, found = load_file(job.path, shown=job.shown, raw=job.raw)
-    problems += found
     known = job.sources if job.check_sources else None
-    items = validate_deck(doc, sources=known, problems=problems) if doc else []
+    spliced = None
+    if job.previous_raw is not None and job.previous_items is not None:
+        spliced = splice(path=job.path, shown=job.shown, raw=job.raw, old_raw=job.previous_raw,
+                         old_items=job.previous_items, sources=known)
+    if spliced is not None and job.previous is not None and len(job.previous[3]) == 16 * len(spliced[0]):
+        items, edited = spliced
+        keys = [job.previous[3][16 * i:16 * i + 16] for i in range(len(items))]
+        keys[edited] = item_key(tuple(items[edited])[:-1])
+    else:
+        doc, found = load_file(job.path, shown=job.shown, raw=job.raw)
+        problems += found
+        items = validate_deck(doc, sources=known, problems=problems) if doc else []
+        del doc
+        keys = [item_key(tuple(item)[:-1]) for item in items]
     media = MediaStore(job.root)
-    notes = [render_item(item, sources=job.sources, media=media, problems=problems) for item in items]
-    packed = pack(job.path.parent, items, notes)
-    if not problems:
-        Cache(job.cache_dir).put(job.key, packed)
-    return problems, marshal.dumps(packed)
+    reusable = _reusable(job.previous, folder=job.path.parent, notes=job.previous_notes)
+    notes = []
+    for item, key in zip(items, keys):
+        note = None
+        row = reusable.get(key) if reusable else None
+        if row is not None:
+            try:
+                note = row if isinstance(row, Note) else note_from_row(row)
+            except (TypeError, ValueError, IndexError):
+                note = None
+            if note is not None and note.media and any(media.name_for(i.path) != i.name for i in note.media):
+                note = None
+        notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems))
+    return problems, pack(job.path.parent, job.digest, items, notes, keys=b"".join(keys),
+                          raw=job.raw if len(job.raw) >= SPLICE_BYTES else None), (items, notes)
 
 
-def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], bytes]]:
+def _decoded_items(cache: Cache, entry: tuple) -> list[Item] | None:
+    """A cache entry's items, or None if it is malformed."""
+    try:
+        return cache.decode(entry)[0] if cache.in_memory else unpack_items(entry)
+    except (TypeError, ValueError, IndexError, EOFError):
+        return None
+
+
+def _compile_marshalled(job: Job) -> tuple[list[Problem], bytes]:
+    """`compile_file` for a worker process: the packed values as marshal bytes, plain to send back."""
+    found, packed, _ = compile_file(job)
+    return found, marshal.dumps(packed)
+
+
+def _reusable(previous: tuple | None, *, folder: Path, notes: list[Note] | None = None) -> dict[bytes, tuple]:
+    """The notes (or stored note rows) of a file's last cached version, by the hash of what each depends on."""
+    try:
+        if previous is None or previous[1] != str(folder):
+            return {}
+        keys, rows = previous[3], notes if notes is not None else marshal.loads(previous[2])[1]
+        if len(keys) != 16 * len(rows):
+            return {}
+        return {keys[16 * i:16 * i + 16]: row for i, row in enumerate(rows)}
+    except (TypeError, ValueError, IndexError, EOFError):
+        return {}
+
+
+def _decoded_notes(cache: Cache, entry: tuple) -> list[Note] | None:
+    """A cache entry's notes, or None if it is malformed."""
+    try:
+        return cache.decode(entry)[1]
+    except (TypeError, ValueError, IndexError, EOFError):
+        return None
+
+
+def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], tuple, tuple | None]]:
     """Compile files, yielding in order: on all cores when there is enough work and forking is safe.
 
     The workers die with this process, even when it is killed with SIGKILL.
@@ -248,11 +380,14 @@ def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], bytes]]:
     workers = min(len(jobs), os.cpu_count() or 1)
     big = sum(len(job.raw) for job in jobs) >= PARALLEL_BYTES
     if workers < 2 or not big or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield from map(compile_file, jobs)
+        queue = collections.deque(jobs)
+        jobs.clear()  # so that each Job, and the bytes it holds, goes once compiled
+        while queue:
+            yield compile_file(queue.popleft())
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with, initargs=(os.getpid(),)) as pool:
-        for done, result in enumerate(pool.map(compile_file, jobs)):
+        for done, (found, packed) in enumerate(pool.map(_compile_marshalled, jobs)):
             if not done:
                 pause("compile")
-            yield result
+            yield found, marshal.loads(packed), None

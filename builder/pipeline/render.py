@@ -5,19 +5,24 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import sys
 from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import unquote
 
 import nh3
-from markdown_it import MarkdownIt
+import pyromark
 
 from ..model import Item, Media, Note, Problem, Source
 from .notetypes import NOTETYPES
 from .validate import LOCAL, WEB, cloze_numbers
 
-_MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+_MD = pyromark.Markdown(options=pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH)
+# What the Markdown engine writes for Markdown alone (no raw HTML), as the sanitizer would write it:
+# only these attribute-free tags (and an ordered list's start) pass without the sanitizer.
+_UNVETTED = re.compile(r'<(?!/?(?:p|em|strong|del|code|pre|ul|li|blockquote|h[1-6]|table|thead|tbody|tr|th|td|ol)>'
+                       r'|ol start="\d+">|hr />|br />)|[\x00\r]')
 # Text with none of these can't mean anything to Markdown or HTML, so it skips the parser.
 _SYNTAX = re.compile(r"[\\`*_\[\]<>&#!~|\n\r\t\x00\u00a0]|^[\s+=-]|^\d+[.)]|\s\Z")
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]|[\ue000\ue001]", re.DOTALL)
@@ -111,11 +116,13 @@ def _parse(text: str, *, on_image: Callable[[str], str | None] | None = None) ->
 
     # The placeholders' own characters are held too, so text that happens to contain them stays as written.
     source = _MATH.sub(hold, text) if "\\" in text or "\ue000" in text or "\ue001" in text else text
-    rendered = _MD.render(source)
+    rendered = _MD.html(source)
     single = _PARAGRAPH.fullmatch(rendered)
     if single:
         rendered = single.group(1)
-    clean = sanitize(rendered, on_image=on_image)
+    clean = _generated(rendered) if "<" not in source else None
+    if clean is None:
+        clean = sanitize(rendered, on_image=on_image)
     if maths:
         # quote=True: a placeholder may sit in an attribute (a title, an alt); its math must not end it.
         clean = _HOLD.sub(lambda m: html.escape(maths[int(m.group(1))]), clean)
@@ -124,6 +131,17 @@ def _parse(text: str, *, on_image: Callable[[str], str | None] | None = None) ->
         clean = _TAG.sub(lambda m: m.group(0).replace("{", "&#123;").replace("}", "&#125;").replace("::", ":&#58;"),
                          clean)
     return clean.strip()
+
+
+def _generated(rendered: str) -> str | None:
+    """Markdown-only output written as the sanitizer would, or None if it has anything to vet.
+
+    Without a `<` in the source there is no raw HTML; links and images still go to the sanitizer
+    (their schemes and the image hook), and so does anything else with attributes.
+    """
+    if _UNVETTED.search(rendered):
+        return None
+    return rendered.replace("<hr />", "<hr>").replace("<br />", "<br>").replace("\xa0", "&nbsp;")
 
 
 def sanitize(fragment: str, *, on_image: Callable[[str], str | None] | None = None) -> str:
@@ -247,7 +265,8 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
                 "\\( … \\)")))
         return rendered
 
-    source = "".join(citation(sources[key]) for key in item.sources if key in sources)
+    # Interned: the notes citing the same sources share one string, in memory and in the cache.
+    source = sys.intern("".join(citation(sources[key]) for key in item.sources if key in sources))
     quote = html.escape(item.quote.strip(), quote=False) if item.quote else ""
     if item.kind == "cloze":
         fields = (field("cloze"), field("extra"), "", source, quote, item.id)

@@ -67,7 +67,15 @@ def read_state(root: Path, *, shown: str) -> tuple[State, list[Problem]]:
             f"cannot read the state file ({err.strerror or err}); check its permissions"))]
     except ValueError as err:
         return State(), [Problem(path=shown, line=1, message=f"state file can't be read ({err})")]
-    return _parse(text, shown=shown, first_line=1)
+    if _LAST[0] == text:  # what this process last wrote or read, unchanged: a `watch` rebuild skips parsing
+        return _LAST[1], []
+    state, problems = _parse(text, shown=shown, first_line=1)
+    if not problems:
+        _LAST[:] = [text, state]
+    return state, problems
+
+
+_LAST: list = [None, None]  # the state file text this process last read or wrote, and its State
 
 
 def _parse(text: str, *, shown: str, first_line: int) -> tuple[State, list[Problem]]:
@@ -90,7 +98,9 @@ def dumps(state: State) -> str:
         for key, e in sorted(state.items.items())
     )
     notetypes = json.dumps({key: {"hash": h, "mod": m} for key, (h, m) in sorted(state.notetypes.items())})
-    return f'{{"version": {VERSION},\n "notetypes": {notetypes},\n "items": {{\n{items}\n }}\n}}\n'
+    text = f'{{"version": {VERSION},\n "notetypes": {notetypes},\n "items": {{\n{items}\n }}\n}}\n'
+    _LAST[:] = [text, state]
+    return text
 
 
 # --- the transaction --------------------------------------------------------------------------------

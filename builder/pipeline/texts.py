@@ -14,6 +14,7 @@ from .validate import line_range
 TEXT_LIMIT = 20_000_000  # bytes: a `text:` file larger than this is not read
 FOLD_TABLE = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
                             "–": "-", "—": "-", "‑": "-", "−": "-", "\u00a0": " "})
+_FOLD_PAIRS = tuple((chr(key), value) for key, value in FOLD_TABLE.items())
 # Words whose trailing period doesn't end a sentence.
 _ABBREVIATIONS = frozenset("dr mr mrs ms prof st vs al etc e.g i.e a.k.a fig no approx jr sr".split())
 _END = re.compile(r"[.!?]+[\"”’')\]]*")  # a sentence's end: its punctuation and closing quotes or brackets
@@ -76,12 +77,18 @@ def _limit(limit: int) -> str:
 
 def fold_case(text: str) -> str:
     """`fold` without the whitespace: for word matching, where spacing doesn't matter."""
-    return text.translate(FOLD_TABLE).casefold()
+    # The same as text.translate(FOLD_TABLE), several times quicker: ASCII text has nothing to translate (every
+    # key is beyond ASCII), and other text has only the few characters it holds replaced.
+    if not text.isascii():
+        for char, plain in _FOLD_PAIRS:
+            if char in text:
+                text = text.replace(char, plain)
+    return text.casefold()
 
 
 def fold(text: str) -> str:
     """Text for matching quotes: case, whitespace and typographic quotes and dashes ignored."""
-    return " ".join(text.translate(FOLD_TABLE).casefold().split())
+    return " ".join(fold_case(text).split())
 
 
 class Origin:

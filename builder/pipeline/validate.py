@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -223,6 +224,12 @@ def validate_deck(doc: Document, *, sources: dict[str, Source] | None, problems:
     return items if deck else []
 
 
+@functools.lru_cache(maxsize=64)
+def _folder(path: Path) -> Path:
+    """A deck file's folder: one Path shared by all its items."""
+    return path.parent
+
+
 def _deck_problem(name: str) -> str | None:
     """Why a deck name is unusable, or None."""
     parts = name.split("::")
@@ -321,8 +328,8 @@ def _item(entry: Any, *, line: int, deck: str | None, file_tags: tuple[str, ...]
         allow=tuple(allow),
         path=doc.shown,
         line=line,
-        lines=tuple(entry.lines.items()),
-        folder=doc.path.parent,
+        lines=tuple(part for pair in entry.lines.items() for part in pair),
+        folder=_folder(doc.path),
     )
 
 
