@@ -118,3 +118,24 @@ def test_a_changed_source_text_invalidates_the_cached_findings(write_tree, deckb
     warm = lines(deckbuild("check", cards, "--cache-dir", cache))
     assert warm == lines(deckbuild("check", cards, "--no-cache"))
     assert sum("[quote-not-found]" in line for line in warm) == 4
+
+
+def test_linting_on_all_cores_finds_what_one_process_finds(write_tree, tmp_path, monkeypatch):
+    from builder.commands.lint import check
+
+    cards = write(write_tree)
+    alone = check(cards_dir=cards).problems
+    monkeypatch.setattr(lint, "PARALLEL_ITEMS", 1)
+    monkeypatch.setattr(lint, "_PIECE", 2)  # files split in pieces across the workers, joined again
+    monkeypatch.setattr(lint.threading, "active_count", lambda: 1)  # the test runner's own threads don't matter
+    monkeypatch.setattr(lint.os, "cpu_count", lambda: 2)
+    pools = []
+
+    class Pool(lint.ProcessPoolExecutor):
+        def __init__(self, **options):
+            pools.append(options["max_workers"])
+            super().__init__(**options)
+
+    monkeypatch.setattr(lint, "ProcessPoolExecutor", Pool)
+    assert check(cards_dir=cards).problems == alone
+    assert pools == [2]  # the pieces were linted by two worker processes

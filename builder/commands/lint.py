@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import html
+import multiprocessing
+import os
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +19,7 @@ from ..model import Item, Note, Problem, Source, Tree
 from ..pipeline.build import compile_clean
 from ..pipeline.cache import Cache, key_for
 from ..pipeline.compile import Compiled, Progress
+from ..pipeline.hooks import die_with
 from ..pipeline.texts import fold
 from ..pipeline.validate import CLOZE, CLOZE_ANSWER
 from .citations import Texts, item_citations, source_texts
@@ -58,12 +64,12 @@ def lint(tree: Tree, notes: tuple[Note, ...], *, cache: Cache | None = None,
     kept: list[Problem] = []
     answers: list[tuple[Item, tuple[str, ...]]] = []
     questions: list[tuple[Item, str]] = []
-    for path, start, end in _files(items):
-        found = store.get(path, notes[start:end])
-        if found is None:
-            found = _file_findings(items[start:end], notes[start:end], texts, tree.sources)
-            store.put(path, notes[start:end], found)
-        rows, file_answers, file_questions = found
+    files = list(_files(items))
+    missing = [(path, start, end) for path, start, end in files if store.get(path, notes[start:end]) is None]
+    for (path, start, end), found in zip(missing, _compute(missing, items, notes, texts, tree.sources)):
+        store.put(path, notes[start:end], found)
+    for path, start, end in files:
+        rows, file_answers, file_questions = store.fresh[path][1:] if path in store.fresh else store.found[path]
         kept += [Problem(path=p, line=line, message=m, severity=severity, rule=rule)
                  for p, line, m, severity, rule in rows]
         answers += [(items[start + i], keys) for i, keys in file_answers]
@@ -84,6 +90,51 @@ def _files(items: tuple[Item, ...]) -> Iterator[tuple[str, int, int]]:
         if index == len(items) or items[index].path != items[start].path:
             yield items[start].path, start, index
             start = index
+
+
+# Below this many items to lint, starting worker processes costs more than it saves.
+PARALLEL_ITEMS = 5_000
+_PIECE = 2_000  # items linted in one go by a worker
+_WORK: tuple = ()  # what the workers lint: set before they are forked, so they inherit it rather than receive it
+
+
+def _compute(missing: list[tuple[str, int, int]], items: tuple[Item, ...], notes: tuple[Note, ...], texts: Texts,
+             sources: dict[str, Source]) -> list[FileFindings]:
+    """`_file_findings` for each (path, start, end) run of items: on all cores when there is enough work."""
+    global _WORK
+    total = sum(end - start for _, start, end in missing)
+    workers = min(os.cpu_count() or 1, -(-total // _PIECE))
+    if total < PARALLEL_ITEMS or workers < 2 or threading.active_count() > 1 \
+            or "fork" not in multiprocessing.get_all_start_methods():
+        return [_file_findings(items[start:end], notes[start:end], texts, sources) for _, start, end in missing]
+    pieces = [(a, min(a + _PIECE, end)) for _, start, end in missing for a in range(start, end, _PIECE)]
+    _WORK = (items, notes, texts, sources)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=die_with, initargs=(os.getpid(),)) as pool:
+            done = dict(zip(pieces, pool.map(_piece, pieces)))
+    finally:
+        _WORK = ()
+    out = []
+    for _, start, end in missing:  # each file's pieces joined, their item numbers counted from the file's start
+        rows: list[tuple] = []
+        answers: list = []
+        questions: list = []
+        for a in range(start, end, _PIECE):
+            found = done[(a, min(a + _PIECE, end))]
+            rows += found[0]
+            answers += [(i + a - start, keys) for i, keys in found[1]]
+            questions += [(i + a - start, key) for i, key in found[2]]
+        out.append((rows, answers, questions))
+    return out
+
+
+def _piece(bounds: tuple[int, int]) -> FileFindings:
+    """In a worker: `_file_findings` of the items from `bounds[0]` to `bounds[1]` of the inherited `_WORK`."""
+    gc.disable()  # the inherited heap has no cycles to find, and walking it would copy its pages
+    items, notes, texts, sources = _WORK
+    a, b = bounds
+    return _file_findings(items[a:b], notes[a:b], texts, sources)
 
 
 def _file_findings(items: tuple[Item, ...], notes: tuple[Note, ...], texts: Texts,
@@ -120,7 +171,8 @@ class _Findings:
         self.texts = digest.digest()
         stored = self.cache.get(self.key) if self.cache is not None else None
         self.stored: dict = stored if isinstance(stored, dict) else {}
-        self.fresh: dict[str, tuple] = {}
+        self.fresh: dict[str, tuple] = {}  # each file's (key, *findings), to be stored
+        self.found: dict[str, FileFindings] = {}  # findings worked out with no cache to keep them in
         self.changed = False
 
     def _key(self, path: str, notes: tuple[Note, ...]) -> str | None:
@@ -150,6 +202,8 @@ class _Findings:
         if key is not None:
             self.fresh[path] = (key, *found)
             self.changed = True
+        else:
+            self.found[path] = found
 
     def save(self) -> None:
         """Store the tree's findings, if any file's changed or went."""
