@@ -139,3 +139,18 @@ def test_linting_on_all_cores_finds_what_one_process_finds(write_tree, tmp_path,
     monkeypatch.setattr(lint, "ProcessPoolExecutor", Pool)
     assert check(cards_dir=cards).problems == alone
     assert pools == [2]  # the pieces were linted by two worker processes
+
+
+def test_a_damaged_findings_entry_is_ignored(write_tree, deckbuild, tmp_path):
+    from builder.pipeline.cache import key_for
+
+    cards = write(write_tree)
+    cache = tmp_path / "cache"
+    plain = lines(deckbuild("check", cards, "--no-cache"))
+    deckbuild("check", cards, "--cache-dir", cache)
+    key = key_for("lint", str(cards.resolve()), str(cards))
+    entry = cache / key[:2] / f"{key}.marshal"
+    entry.write_bytes(entry.read_bytes()[:-40])
+    assert lines(deckbuild("check", cards, "--cache-dir", cache)) == plain
+    entry.write_bytes(b"\x00" * 100)
+    assert lines(deckbuild("check", cards, "--cache-dir", cache)) == plain

@@ -189,7 +189,9 @@ class _Findings:
         try:
             if entry is not None and entry[0] == key:
                 rows, answers, questions = entry[1:]
-                if all(len(row) == 5 for row in rows):
+                size = len(notes)
+                if all(len(row) == 5 for row in rows) and all(0 <= i < size for i, _ in answers) \
+                        and all(0 <= i < size for i, _ in questions):
                     self.fresh[path] = entry
                     return rows, answers, questions
         except (TypeError, ValueError, IndexError):
