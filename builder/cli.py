@@ -8,9 +8,9 @@ import time
 import traceback
 from pathlib import Path
 
-import click
-
 from typing import TYPE_CHECKING
+
+import click
 
 from . import __version__
 from .errors import ContentError, DeckbuildError, InternalError, as_deckbuild_error
@@ -105,6 +105,16 @@ def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None
 
 DEBUG = click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
                      help="Show the traceback of an internal error (as DECKBUILD_DEBUG=1 does).")
+APKG = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                    help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
+
+
+def page_output(default: str):
+    """`-o/--output` for a command that writes one HTML page."""
+    return click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path(default),
+                        show_default=True, help="Where to write the HTML page.")
+
+
 FORCE = click.option("--force", is_flag=True,
                      help="Replace an existing output file even if it isn't one deckbuild would write.")
 
@@ -172,8 +182,7 @@ def cli() -> None:
 
 @cli.command(epilog=EXIT_CODES)
 @CARDS
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
+@APKG
 @FORCE
 @cache_options
 @DEBUG
@@ -224,8 +233,7 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
 
 @cli.command(epilog=EXIT_CODES)
 @CARDS
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("preview.html"),
-              show_default=True, help="Where to write the HTML page.")
+@page_output("preview.html")
 @FORCE
 @DEBUG
 def preview(cards_dir: Path, output: Path, force: bool) -> None:
@@ -241,8 +249,7 @@ def preview(cards_dir: Path, output: Path, force: bool) -> None:
 
 @cli.command(epilog=EXIT_CODES)
 @CARDS
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("coverage.html"),
-              show_default=True, help="Where to write the HTML page.")
+@page_output("coverage.html")
 @click.option("--min", "minimum", type=click.FloatRange(0, 100), metavar="N",
               help="Exit 1 when under N percent of the sentences are quoted (for CI).")
 @FORCE
@@ -271,8 +278,7 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None, force: bool) 
 
 @cli.command(epilog=EXIT_CODES)
 @CARDS
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
+@APKG
 @FORCE
 @cache_options
 @DEBUG
@@ -370,8 +376,7 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
 @cli.command(epilog=EXIT_CODES)
 @CARDS
 @COLLECTION
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the .apkg [default: dist/<top-level deck>.apkg].")
+@APKG
 @FORCE
 @click.option("--yes", is_flag=True, help="Delete the notes of removed items without asking.")
 @click.option("--dry-run", is_flag=True, help="Predict what the push would do, on a copy; write nothing (= diff).")
