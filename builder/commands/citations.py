@@ -49,8 +49,15 @@ class Texts:
 
     def __init__(self, raw: dict[str, str]) -> None:
         self.raw = raw
-        self.folded = {key: fold(text) for key, text in raw.items()}
+        self._folded: dict[str, str] | None = None
         self._maps: dict[str, tuple] = {}
+
+    @property
+    def folded(self) -> dict[str, str]:
+        """Each text folded (see `fold`), made when first asked for: a check whose findings are cached needs none."""
+        if self._folded is None:
+            self._folded = {key: fold(text) for key, text in self.raw.items()}
+        return self._folded
 
     def __contains__(self, key: str) -> bool:
         return key in self.raw
@@ -83,10 +90,10 @@ def names(source: Source, context: str) -> bool:
 
 def citations(tree: Tree, texts: Texts, warn: Warn) -> list[Finding]:
     """quote-not-found and citation-unsupported for every item."""
-    return [finding for item in tree.items for finding in _item_citations(item, texts, tree.sources, warn)]
+    return [finding for item in tree.items for finding in item_citations(item, texts, tree.sources, warn)]
 
 
-def _item_citations(item: Item, texts: Texts, sources: dict[str, Source], warn: Warn) -> Iterator[Finding]:
+def item_citations(item: Item, texts: Texts, sources: dict[str, Source], warn: Warn) -> Iterator[Finding]:
     """quote-not-found (in no cited text) and citation-unsupported (missing from one, or a paper not named)."""
     if not item.quote:
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Callable
 
 from ..model import Item, Problem, Tree
@@ -109,11 +109,16 @@ def deletions(cloze: str) -> dict[int, tuple[str, str]]:
 def editorial(tree: Tree, warn: Warn) -> Iterator[Finding]:
     """Every editorial finding except citation checks (which need the source texts)."""
     for item in tree.items:
-        yield from _hedges(item, warn)
-        yield from _answer_in_question(item, warn)
-        yield from _binary_choice(item, warn)
-        yield from _quote_unrelated(item, warn)
-    yield from _shared_answers(tree.items, warn)
+        yield from item_editorial(item, warn)
+    yield from shared_answers(((item, answer_keys(item)) for item in tree.items), warn)
+
+
+def item_editorial(item: Item, warn: Warn) -> Iterator[Finding]:
+    """The editorial findings that depend on one item alone."""
+    yield from _hedges(item, warn)
+    yield from _answer_in_question(item, warn)
+    yield from _binary_choice(item, warn)
+    yield from _quote_unrelated(item, warn)
 
 
 def _hedges(item: Item, warn: Warn) -> Iterator[Finding]:
@@ -196,16 +201,24 @@ def answer_key(text: str) -> str:
     return re.sub(r"^(?:the|a|an) ", "", key)
 
 
-def _shared_answers(items: tuple[Item, ...], warn: Warn) -> Iterator[Finding]:
-    """shared-answer: three or more items of one top-level deck with the same answer, named at the first."""
+def answer_keys(item: Item) -> tuple[str, ...]:
+    """What shared-answer groups an item by: each of its answers (a cloze's deletions) normalised, once each."""
+    if "shared-answer" in item.allow:
+        return ()  # an item allowed to share its answer doesn't count towards a group
+    answers = [hidden for hidden, _ in deletions(item.cloze).values()] if item.cloze else [item.answer or ""]
+    return tuple(key for key in dict.fromkeys(map(answer_key, answers)) if key)
+
+
+def shared_answers(keyed: Iterable[tuple[Item, tuple[str, ...]]], warn: Warn) -> Iterator[Finding]:
+    """shared-answer: three or more items of one top-level deck with the same answer, named at the first.
+
+    `keyed` is each item, in the tree's order, with its `answer_keys`.
+    """
     groups: dict[tuple[str, str], dict[str, Item]] = {}  # by (top-level deck, answer): items by id
-    for item in items:
-        if "shared-answer" in item.allow:
-            continue  # an item allowed to share its answer doesn't count towards a group
-        answers = [hidden for hidden, _ in deletions(item.cloze).values()] if item.cloze else [item.answer or ""]
-        for key in dict.fromkeys(answer_key(answer) for answer in answers):
-            if key:
-                groups.setdefault((item.deck.split("::")[0], key), {})[item.id] = item
+    for item, keys in keyed:
+        top = item.deck.split("::")[0]
+        for key in keys:
+            groups.setdefault((top, key), {})[item.id] = item
     for (_, key), members in groups.items():
         if len(members) >= SHARED:
             group = list(members.values())

@@ -14,7 +14,7 @@ import stat
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .cache import Cache, item_key, key_for, note_from_row, pack, stored_bytes, unpack, unpack_items
@@ -42,7 +42,9 @@ class Compiled:
     tree: Tree
     notes: tuple[Note, ...]
     problems: tuple[Problem, ...]
-
+    # Per deck file (by its shown path): a hash of everything its items and notes come from (its bytes, the
+    # bibliography, where the tree is, deckbuild's code), so that lint can cache what it found in the file.
+    file_keys: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -209,12 +211,14 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
     stored = cache.files(context)
     memory = cache.in_memory
     results: list[tuple[str, tuple, bytes] | Job] = []
+    file_keys: dict[str, str] = {}
     for path in files:
         raw = read_input(cards_dir, path, problems)
         if raw is None:
             continue
         rel = path.relative_to(cards_dir).as_posix()
         digest = hashlib.sha256(raw).digest()
+        file_keys[shown(cards_dir, path)] = key_for(context, rel, digest)
         if stored.digest(rel) == digest:
             results.append((rel, None, raw))  # read, decoded and its images checked in turn below
             continue
@@ -269,7 +273,7 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
     saver.close()
     unique_ids(items, problems)
     tree = Tree(root=cards_dir, sources=sources, items=tuple(items) if keep_items else ())
-    return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems))
+    return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems), file_keys=file_keys)
 
 
 def _id_only(item: Item) -> Item:
