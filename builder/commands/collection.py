@@ -118,3 +118,11 @@ def notetype_mods(col: Collection) -> dict[str, int]:
         if found:
             mods[kind] = int(found["mod"])
     return mods
+
+
+def import_package(col: Collection, apkg: Path):
+    """Import a package with the options the README tells users to choose (Anki's defaults); return Anki's log."""
+    from anki.import_export_pb2 import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
+    return col.import_anki_package(request).log

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..pipeline.build import compile_clean, now, plan
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
-from .collection import copy_to, opened, read_notes
+from .collection import copy_to, import_package, opened, read_notes
 from .push import removed_items, tree_decks
 
 if TYPE_CHECKING:
@@ -73,10 +73,7 @@ def predict(*, cards_dir: Path, collection: Path) -> Prediction:
 
 def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[str, ...]) -> Prediction:
     """Import the package into the (copied) collection and read back what happened to each note."""
-    from anki.import_export_pb2 import ImportAnkiPackageOptions, ImportAnkiPackageRequest
-
-    request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
-    log = col.import_anki_package(request).log
+    log = import_package(col, apkg)
     by_guid = {row.note.guid: row.note for row in rows}
     order = {row.note.id: position for position, row in enumerate(rows)}
 

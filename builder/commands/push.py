@@ -12,7 +12,7 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
-from .collection import AnkiNote, backup, opened, read_notes
+from .collection import AnkiNote, backup, import_package, opened, read_notes
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -106,10 +106,7 @@ def tree_decks(notes: Sequence[Note], state: State) -> frozenset[str]:
 
 def _import(col: Collection, apkg: Path) -> dict[str, list[str]]:
     """Import the package with the options the README tells users to choose (Anki's defaults); item ids by outcome."""
-    from anki.import_export_pb2 import ImportAnkiPackageOptions, ImportAnkiPackageRequest
-
-    request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
-    log = col.import_anki_package(request).log
+    log = import_package(col, apkg)
     # Both note types end with the Id field.
     return {name: [entry.fields[-1] for entry in getattr(log, name)]
             for name in ("new", "updated", "duplicate", "conflicting")}
