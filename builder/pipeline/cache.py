@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 from .. import __version__
 from ..model import Item, Media, Note
-from .state import write_atomic
+from .state import temp_prefix, write_atomic
 
 _FORMAT = 2
 SOURCE = Path(__file__).parent.parent  # the whole builder package
@@ -224,7 +224,7 @@ class Saver:
             path = cache._path(tree)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                handle, self.temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+                handle, self.temp = tempfile.mkstemp(prefix=temp_prefix(), suffix=".tmp", dir=path.parent)
                 self.stream = os.fdopen(handle, "wb")
                 _write_record(self.stream, (tree, self.token))
             except (OSError, ValueError):
@@ -305,7 +305,7 @@ def _write_file(path: Path, records: list) -> None:
     """Write records to a file atomically; a cache that can't be written is silently skipped."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        handle, temp = tempfile.mkstemp(prefix=temp_prefix(), suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(handle, "wb") as stream:
                 for record in records:

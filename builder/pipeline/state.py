@@ -182,7 +182,7 @@ def save_state(cards_dir: Path, state: State) -> None:
 # --- temporary files ----------------------------------------------------------------------------------
 
 
-def _temp_prefix() -> str:
+def temp_prefix() -> str:
     """The prefix of this process's temporary names: a later run can tell when their process is gone."""
     return f"{_TEMP_PREFIX}{os.getpid()}-"
 
@@ -192,7 +192,7 @@ def temp_dir(folder: Path) -> Iterator[Path]:
     """A temporary folder inside `folder`, removed afterwards (or by a later run, if this one is killed)."""
     folder.mkdir(parents=True, exist_ok=True)
     sweep(folder)
-    work = Path(tempfile.mkdtemp(prefix=_temp_prefix(), dir=folder))
+    work = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=folder))
     try:
         yield work
     finally:
@@ -242,7 +242,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    handle, temp = tempfile.mkstemp(prefix=_temp_prefix(), suffix=".tmp", dir=path.parent)
+    handle, temp = tempfile.mkstemp(prefix=temp_prefix(), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
