@@ -90,12 +90,11 @@ def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[
     )
     updated, unchanged = in_collection(log.updated), in_collection(log.duplicate)
     moves = []
-    for item_id in sorted(updated + unchanged, key=order.__getitem__):
-        note = rows[order[item_id]].note
-        decks = col.db.list("select distinct case when c.odid then c.odid else c.did end from cards c "
-                            "join notes n on n.id = c.nid where n.guid = ?", note.guid)
-        moves += sorted((item_id, name, note.deck) for name in map(col.decks.name, decks)
-                        if name.casefold() != note.deck.casefold())
+    current = read_notes(col, updated + unchanged)
+    for item_id in sorted(current, key=order.__getitem__):
+        wanted = rows[order[item_id]].note.deck
+        moves += sorted((item_id, name, wanted) for name in current[item_id].decks
+                        if name.casefold() != wanted.casefold())
     return Prediction(new=in_collection(log.new), updated=updated, unchanged=unchanged,
                       conflicting=conflicting, moves=tuple(moves), removed=removed)
 
