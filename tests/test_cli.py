@@ -14,7 +14,7 @@ COMMANDS = sorted(cli.commands)
 
 def test_python_dash_m_builder_is_the_deckbuild_command():
     result = subprocess.run([sys.executable, "-m", "builder", "--help"], capture_output=True, text=True, check=True)
-    assert result.stdout.startswith("Usage: deckbuild ")
+    assert "deckbuild" in result.stdout.splitlines()[0]  # the program's name, not click's wording around it
     assert all(command in result.stdout for command in COMMANDS)
 
 
