@@ -120,8 +120,8 @@ def word_key(token: str) -> str | None:
 
 def keyed_words(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str]]:
     """The content words of text[start:end], each with its span in `text` and its key."""
-    found = ((m.start(), m.end(), word_key(m.group())) for m in _TOKEN.finditer(text, start, len(text) if end is None
-                                                                                else end))
+    end = len(text) if end is None else end
+    found = ((m.start(), m.end(), word_key(m.group())) for m in _TOKEN.finditer(text, start, end))
     return [(a, b, key) for a, b, key in found if key is not None]
 
 
@@ -186,22 +186,23 @@ def measure(*, cards_dir: Path) -> Coverage:
         skipped = skipped_spans(text, source.skip)
         spans = sentence_spans(text, skipped)
         starts = [a for a, _ in spans]
-        quoting: list[dict[int, None]] = [{} for _ in spans]  # per sentence, the cards quoting it, in order
+        quoting: list[set[int]] = [set() for _ in spans]  # per sentence, the cards quoting part of it
         for q in quoted:
-            i = max(bisect.bisect_right(starts, q.start) - 1, 0)
+            i = max(bisect.bisect_right(starts, q.start) - 1, 0)  # the last sentence starting at or before it
             while i < len(spans) and spans[i][0] < q.end:
                 if spans[i][1] > q.start:
-                    quoting[i][q.card] = None
+                    quoting[i].add(q.card)
                 i += 1
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         sentences = []
         for (a, b), by in zip(spans, quoting):
-            for card in by:
+            quoted_by = tuple(sorted(by))
+            for card in quoted_by:
                 if card not in asked_by:
                     asked_by[card] = asks(tree.items[card])
             sentences.append(Sentence(
                 start=a, end=b, line=bisect.bisect_right(line_starts, a), text=" ".join(text[a:b].split()),
-                quoted_by=tuple(sorted(by)), asked=asked_words(text, a, b, {card: asked_by[card] for card in sorted(by)})))
+                quoted_by=quoted_by, asked=asked_words(text, a, b, {card: asked_by[card] for card in quoted_by})))
         articles.append(Article(source=source, text=text, skipped=tuple(skipped), sentences=tuple(sentences),
                                 quoted=tuple(quoted)))
     return Coverage(articles=tuple(articles), cards=cards, unread=tuple(unread))
