@@ -184,7 +184,7 @@ COVERAGE = {
     "V46": ("genetics-microglia-spine", "quote:targets for future research and treatments"),
     "V47": ("ldn-limits-microglia", "limit the activity of microglia"),
     "V48": ("ldn-limits-microglia", "research attention"), "V49": ("ldn-not-approved", "already on the market"),
-    "V50": ("ldn-not-approved", "not been approved"), "V51": ("ldn-not-approved", "off-label"),
+    "V50": ("ldn-not-approved", "not approved"), "V51": ("ldn-not-approved", "off-label"),
     "V52": ("yasui-2014-pain-types", "chronic fatigue syndrome model"),
     "C1": ("fibromyalgia-symptom-cluster", "foggy thinking"), "C2": ("fibromyalgia-likely-suspect", "a lot to learn"),
     "C3": ("fibromyalgia-likely-suspect", "likely suspect"),
