@@ -393,13 +393,13 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
         return
     from .commands.push import push as push_build
 
-    def confirm(ids) -> bool:
-        """List the notes to delete and ask, but only a person at a terminal."""
+    def confirm(lines) -> bool:
+        """List the notes and cards to remove (with their reviews) and ask, but only a person at a terminal."""
         if not sys.stdin.isatty():
             return False
-        for item_id in ids:
-            click.echo(f"to delete: {item_id}")
-        return click.confirm(f"Delete {len(ids)} note{'s' * (len(ids) != 1)} from the collection?", default=False)
+        for line in lines:
+            click.echo(f"to remove: {line}")
+        return click.confirm("Remove these from the collection?", default=False)
 
     report = push_build(cards_dir=cards_dir, collection=collection, output=output, force=force, yes=yes,
                         confirm=confirm)

@@ -149,7 +149,7 @@ def test_without_yes_push_asks_with_the_list_and_deletes_only_on_yes(imported, a
                         confirm=lambda ids: asked.append(list(ids)) or answer)
 
     anki.reopen()
-    assert asked == [["third-item"]]
+    assert asked == [["note third-item (0 reviews)"]]
     assert ("third-item" in anki.notes()) is not answer
     assert report.deleted == (("third-item",) if answer else ())
 
@@ -170,7 +170,7 @@ def test_on_a_terminal_push_lists_the_notes_and_asks_before_deleting(imported, a
     os.close(main), os.close(terminal)
 
     assert run.returncode == 0, output
-    assert "to delete: third-item" in output and "Delete 1 note from the collection?" in output
+    assert "to remove: note third-item (0 reviews)" in output and "Remove these from the collection?" in output
     assert "deleted: third-item" in output
     anki.reopen()
     assert "third-item" not in anki.notes()

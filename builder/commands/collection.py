@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
@@ -13,12 +14,25 @@ from typing import TYPE_CHECKING
 from ..errors import EnvironmentFault, UsageError
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import guid_for
+from ..pipeline.state import temp_dir
 
 if TYPE_CHECKING:
     from anki.collection import Collection
 
-INSTALL = "pip install '.[anki]' (from a clone of deckbuild; it is not on PyPI)"
+INSTALL = ("pip install '.[anki]' from a clone of deckbuild (the extra is deckbuild's; "
+           "Anki's own `anki` package comes from PyPI with it)")
+APPLIED = "deckbuildApplied"  # the collection's config key for what pushes have applied (see Applied)
 KINDS = {notetype.id: kind for kind, notetype in NOTETYPES.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnkiCard:
+    """One card of a note as the collection holds it."""
+
+    id: int
+    ord: int
+    deck: str  # its home deck (a filtered deck's card counts as in its home deck)
+    reviews: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +46,21 @@ class AnkiNote:
     tags: tuple[str, ...]
     mod: int
     decks: tuple[str, ...]  # the home decks of its cards (a filtered deck's cards count as in their home deck)
+    cards: tuple[AnkiCard, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Applied:
+    """What deckbuild's pushes have applied to this collection, kept in the collection itself.
+
+    Written only after Anki holds the change, so a push stopped anywhere is finished by the next:
+    `decks` is the deck each item was last put in; `converting` and `deleting` are the notes a
+    push had begun to convert or delete (written before it began, cleared once done).
+    """
+
+    decks: dict[str, str]
+    converting: tuple[str, ...] = ()
+    deleting: tuple[str, ...] = ()
 
 
 @contextmanager
@@ -71,25 +100,40 @@ def copy_to(path: Path, folder: Path) -> Path:
 
 
 def backup(col: Collection, path: Path) -> Path:
-    """Anki's own backup of the collection, in the `backups` folder beside it (as Anki keeps them); its path."""
+    """Anki's own backup of the collection, in the `backups` folder beside it (as Anki keeps them); its path.
+
+    Anki writes it into a temporary folder first; it is then given a name no earlier backup has
+    (Anki names them by the second), so a backup is never replaced and never seen half-written.
+    """
     folder = path.parent / "backups"
-    folder.mkdir(exist_ok=True)
-    before = set(folder.iterdir())
     try:
-        col.create_backup(backup_folder=str(folder), force=True, wait_for_completion=True)
-    except Exception:  # noqa: BLE001 - Anki's backup failed: fall back to a plain copy
-        pass
-    made = sorted(set(folder.iterdir()) - before, key=lambda p: p.stat().st_mtime)
-    if made:
-        return made[-1]
-    # Anki names backups by the second (a second one within it replaces the first), or it made none.
-    copy = folder / f"{path.stem}-{time.strftime('%Y-%m-%d-%H.%M.%S')}-{time.time_ns() % 10**9:09d}{path.suffix}"
-    try:
-        col.db.execute("pragma wal_checkpoint(full)")
-        shutil.copyfile(path, copy)
+        with temp_dir(folder) as work:
+            made: list[Path] = []
+            try:
+                col.create_backup(backup_folder=str(work), force=True, wait_for_completion=True)
+                made = sorted(work.iterdir())
+            except Exception:  # noqa: BLE001 - Anki's backup failed: fall back to a plain copy
+                pass
+            if not made:
+                col.db.execute("pragma wal_checkpoint(full)")
+                made = [work / f"{path.stem}-{time.strftime('%Y-%m-%d-%H.%M.%S')}{path.suffix}"]
+                shutil.copyfile(path, made[0])
+            return _keep(made[-1], folder)
     except (OSError, Exception) as err:  # noqa: BLE001 - no backup: stop before anything changes
         raise EnvironmentFault(f"could not back up '{path}' into '{folder}': {err}; nothing was changed") from None
-    return copy
+
+
+def _keep(made: Path, folder: Path) -> Path:
+    """Move a finished backup into `folder` under its name, or its name plus a number if that is taken."""
+    stem, suffix = made.stem, made.suffix
+    for number in range(10_000):
+        target = folder / (f"{stem}{suffix}" if not number else f"{stem}-{number}{suffix}")
+        try:
+            os.link(made, target)  # fails if the name is taken: never replaces an earlier backup
+        except FileExistsError:
+            continue
+        return target
+    raise OSError(f"no free backup name for {made.name}")
 
 
 def read_notes(col: Collection, ids: Iterable[str]) -> dict[str, AnkiNote]:
@@ -102,11 +146,15 @@ def read_notes(col: Collection, ids: Iterable[str]) -> dict[str, AnkiNote]:
         marks = ",".join("?" * len(chunk))
         for nid, guid, mid, mod, flds, tags in col.db.all(
                 f"select id, guid, mid, mod, flds, tags from notes where guid in ({marks})", *chunk):
-            decks = col.db.list("select distinct case when odid then odid else did end from cards "
-                                "where nid = ? order by ord", nid)
+            cards = tuple(AnkiCard(id=cid, ord=ord_, deck=col.decks.name(did), reviews=reviews)
+                          for cid, ord_, did, reviews in col.db.all(
+                              "select id, ord, case when odid then odid else did end, "
+                              "(select count() from revlog where cid = cards.id) from cards where nid = ? "
+                              "order by ord", nid))
             found[by_guid[guid]] = AnkiNote(
                 id=by_guid[guid], nid=nid, kind=KINDS.get(mid), fields=tuple(flds.split("\x1f")),
-                tags=tuple(tags.split()), mod=mod, decks=tuple(dict.fromkeys(map(col.decks.name, decks))))
+                tags=tuple(tags.split()), mod=mod, decks=tuple(dict.fromkeys(card.deck for card in cards)),
+                cards=cards)
     return found
 
 
@@ -126,3 +174,60 @@ def import_package(col: Collection, apkg: Path):
 
     request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
     return col.import_anki_package(request).log
+
+
+def read_applied(col: Collection) -> Applied:
+    """What earlier pushes applied to this collection (nothing, before the first)."""
+    record = col.get_config(APPLIED, None)
+    if not isinstance(record, dict):
+        return Applied(decks={})
+    decks = record.get("decks")
+    return Applied(decks={str(k): str(v) for k, v in decks.items()} if isinstance(decks, dict) else {},
+                   converting=tuple(map(str, record.get("converting") or ())),
+                   deleting=tuple(map(str, record.get("deleting") or ())))
+
+
+def write_applied(col: Collection, applied: Applied) -> None:
+    """Record what has been applied, in the collection (Anki commits it at once)."""
+    col.set_config(APPLIED, {"decks": dict(sorted(applied.decks.items())), "converting": list(applied.converting),
+                             "deleting": list(applied.deleting)})
+
+
+def convert_notes(col: Collection, *, old: str, new: str, nids: list[int], fields: list[int]) -> None:
+    """Switch notes from one of deckbuild's note types to the other; their cards keep their numbers and reviews."""
+    request = col.models.change_notetype_info(old_notetype_id=NOTETYPES[old].id,
+                                              new_notetype_id=NOTETYPES[new].id).input
+    request.note_ids.extend(nids)
+    del request.new_fields[:]
+    request.new_fields.extend(fields)
+    col.models.change_notetype_of_notes(request)
+
+
+def make_older(col: Collection, nids: list[int]) -> None:
+    """Mark notes older than any build, so the next import fills them from the package."""
+    for start in range(0, len(nids), 500):
+        chunk = nids[start:start + 500]
+        col.db.execute(f"update notes set mod = 0 where id in ({','.join('?' * len(chunk))})", *chunk)
+
+
+def remove_cards(col: Collection, cards: Iterable[tuple[int, int]]) -> None:
+    """Remove cards, each named by its note id and card number (the numbers survive a conversion)."""
+    ids = [cid for nid, ord_ in cards
+           for cid in col.db.list("select id from cards where nid = ? and ord = ?", nid, ord_)]
+    if ids:
+        col.remove_cards_and_orphaned_notes(ids)
+
+
+def move_cards(col: Collection, *, nid: int, from_deck: str, to_deck: str) -> None:
+    """Move a note's cards that are in `from_deck` (as their home deck) to `to_deck`."""
+    home = col.decks.id_for_name(from_deck)
+    cards = col.db.list("select id from cards where nid = ? and (case when odid then odid else did end) = ?",
+                        nid, home)
+    if cards:
+        col.set_deck(cards, col.decks.id(to_deck, create=True))
+
+
+def delete_notes(col: Collection, nids: list[int]) -> None:
+    """Delete notes and their cards."""
+    if nids:
+        col.remove_notes(nids)
