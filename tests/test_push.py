@@ -201,3 +201,56 @@ def test_a_removed_item_stays_a_tombstone_until_a_push_deletes_its_note(imported
     assert "deleted: third-item" in deleted.output
     assert "third-item" not in anki.notes()
     assert "third-item" not in (imported / "deckbuild-state.json").read_text()  # pruned
+
+
+def test_a_renamed_deck_built_before_the_push_is_still_moved(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree()
+    push(deckbuild, cards, anki, tmp_path)
+    deck = cards / "deck.yaml"
+    deck.write_text(deck.read_text().replace("deck: Test::Basics", "deck: Test::Renamed"))
+    assert deckbuild("build", cards, "-o", tmp_path / "out.apkg").exit_code == 0  # out of habit
+
+    result = push(deckbuild, cards, anki, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    assert "moved: microglia-first-line from Test::Basics to Test::Renamed" in result.output
+    assert "left in" not in result.output
+    assert {anki.col.decks.name(c.did) for c in anki.cards()} == {"Test::Renamed"}
+
+
+def test_a_card_moved_by_hand_into_another_of_the_trees_decks_stays(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree()
+    push(deckbuild, cards, anki, tmp_path)
+    card = anki.notes()["glia-means-glue"].cards()[0]
+    anki.col.set_deck([card.id], anki.col.decks.id("Test::Basics::Mine"))
+
+    result = push(deckbuild, cards, anki, tmp_path)
+
+    assert "left in Test::Basics::Mine: glia-means-glue" in result.output
+    assert anki.col.decks.name(anki.col.get_card(card.id).did) == "Test::Basics::Mine"
+
+
+def test_backups_of_pushes_within_one_second_each_keep_their_own_name(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree()
+    outputs = [push(deckbuild, cards, anki, tmp_path).output for _ in range(3)]
+    named = [line.split("backup: ", 1)[1] for out in outputs for line in out.splitlines() if line.startswith("backup:")]
+    assert len(set(named)) == 3 and all(Path(p).is_file() for p in named)
+    assert sorted(p.name for p in (anki.path.parent / "backups").iterdir()) == sorted(Path(p).name for p in named)
+
+
+def test_a_backup_never_replaces_an_earlier_one_of_the_same_name(anki, tmp_path):
+    from builder.commands.collection import backup
+
+    first = backup(anki.col, anki.path)
+    kept = first.read_bytes()
+    made = [backup(anki.col, anki.path) for _ in range(2)]  # within a second or so: Anki would reuse the name
+    assert len({first, *made}) == 3 and first.read_bytes() == kept
+    same = tmp_path / "elsewhere"
+    same.mkdir()
+    (same / first.name).write_bytes(b"a later backup under an earlier name")
+    from builder.commands.collection import _keep
+
+    moved = _keep(same / first.name, first.parent)
+    assert moved != first and first.read_bytes() == kept and moved.name.startswith(first.stem)
+    assert not [p for p in first.parent.iterdir() if p.name.startswith(".deckbuild-tmp-") and p.exists()
+                and any(p.iterdir())]
