@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -43,6 +45,31 @@ cards:
     cloze: "The word 'glia' literally means {{c1::glue}}."
     source: dellwo-2022
 """
+
+
+# The user's real cache, as it was before any test ran; from here on every process of the session
+# (module fixtures and subprocesses included) caches under a session folder instead.
+REAL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "deckbuild"
+_SESSION_CACHE = tempfile.mkdtemp(prefix="deckbuild-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _SESSION_CACHE
+atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
+
+
+def _cache_listing() -> dict[str, tuple[int, int]]:
+    """Every file under the user's real cache, with its size and modification time."""
+    if not REAL_CACHE.is_dir():
+        return {}
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in REAL_CACHE.rglob("*") if p.is_file()}
+
+
+_REAL_BEFORE = _cache_listing()
+
+
+@pytest.fixture(autouse=True)
+def real_cache_untouched():
+    """Fail any test after which the user's real cache differs from how the session found it."""
+    yield
+    assert _cache_listing() == _REAL_BEFORE, f"a test wrote into the user's cache, {REAL_CACHE}"
 
 
 @pytest.fixture(autouse=True)

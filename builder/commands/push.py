@@ -25,6 +25,8 @@ from .collection import (AnkiNote, Applied, backup, convert_notes, delete_notes,
 if TYPE_CHECKING:
     from anki.collection import Collection
 
+    from ..pipeline.cache import Cache
+
 # How a note's fields move when it switches type: for each field of the new type, the old field's index (-1: empty).
 FIELD_MAP = {("qa", "cloze"): [0, 2, 3, 4, 5, 7], ("cloze", "qa"): [0, -1, 1, 2, 3, 4, -1, 5]}
 # A switch keeps card numbers. Only card 1 is the same fact on both sides (the forward card, c1):
@@ -109,17 +111,17 @@ class PushReport:
 
 
 def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force: bool = False, yes: bool = False,
-         confirm: Callable[[Sequence[str]], bool] | None = None) -> PushReport:
+         confirm: Callable[[Sequence[str]], bool] | None = None, cache: Cache | None = None) -> PushReport:
     """Build the tree, back the collection up, and apply the build to it; `confirm` asks before removing."""
     with tree_locked(cards_dir):
-        compiled, before = compile_clean(cards_dir)  # every content error before anything is touched
+        compiled, before = compile_clean(cards_dir, cache=cache)  # every content error before anything is touched
         output = output or default_output(compiled.notes)
         check_output(output, cards_dir=cards_dir, force=force)  # before the backup: nothing happens if it's refused
         with locked(collection_lock(collection)) if collection.is_file() else tree_locked(cards_dir), \
                 opened(collection, command="push") as col:  # exit 3 while Anki has it open, before any write
             saved = backup(col, collection)
             pause("push-backup")
-            summary = build(cards_dir=cards_dir, output=output, force=force)
+            summary = build(cards_dir=cards_dir, output=output, force=force, cache=cache)
             pause("push-build")
             state = read_state(cards_dir, shown=str(cards_dir / FILENAME))[0]
             tree_ids = [note.id for note in compiled.notes]
