@@ -33,7 +33,7 @@ def deck(round_: int) -> str:
 
 
 def run_together(*commands: list[str]) -> list[tuple[int, str]]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": os.environ["RACE_CACHE"]}
     runs = [subprocess.Popen([sys.executable, "-m", "builder", *c], env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for c in commands]
     return [(run.wait(), run.communicate()[0]) for run in runs]
@@ -65,6 +65,7 @@ def main() -> None:
     tally: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
+        os.environ["RACE_CACHE"] = str(root / "cache")  # never the user's cache
         cards = root / "cards"
         cards.mkdir()
         (cards / "sources.yaml").write_text(SOURCES)

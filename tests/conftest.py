@@ -47,29 +47,23 @@ cards:
 """
 
 
-# The user's real cache, as it was before any test ran; from here on every process of the session
-# (module fixtures and subprocesses included) caches under a session folder instead.
-REAL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "deckbuild"
-_SESSION_CACHE = tempfile.mkdtemp(prefix="deckbuild-test-cache-")
-os.environ["XDG_CACHE_HOME"] = _SESSION_CACHE
-atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
-
-
-def _cache_listing() -> dict[str, tuple[int, int]]:
-    """Every file under the user's real cache, with its size and modification time."""
-    if not REAL_CACHE.is_dir():
-        return {}
-    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in REAL_CACHE.rglob("*") if p.is_file()}
-
-
-_REAL_BEFORE = _cache_listing()
+# No test may touch the user's cache. From here on, before any fixture runs, every process of the
+# session caches under a session folder instead of $XDG_CACHE_HOME or ~/.cache; each test then gets
+# its own (private_cache). Anything that lands in the session folder ran outside a test's own cache
+# (a module-scoped fixture, say) and would have written into the user's cache: the test fails.
+SESSION_CACHE = Path(tempfile.mkdtemp(prefix="deckbuild-test-cache-"))
+os.environ["XDG_CACHE_HOME"] = str(SESSION_CACHE)
+atexit.register(shutil.rmtree, SESSION_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
-def real_cache_untouched():
-    """Fail any test after which the user's real cache differs from how the session found it."""
+def user_cache_untouched():
+    """Fail a test during which something cached outside a test's own cache folder."""
     yield
-    assert _cache_listing() == _REAL_BEFORE, f"a test wrote into the user's cache, {REAL_CACHE}"
+    strays = sorted(str(p.relative_to(SESSION_CACHE)) for p in SESSION_CACHE.rglob("*") if p.is_file())
+    for entry in SESSION_CACHE.iterdir():  # so that the next test is judged on its own
+        shutil.rmtree(entry, ignore_errors=True)
+    assert not strays, f"cached outside the test's own cache (the user's cache, without this guard): {strays[:3]}"
 
 
 @pytest.fixture(autouse=True)

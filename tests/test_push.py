@@ -254,3 +254,22 @@ def test_a_backup_never_replaces_an_earlier_one_of_the_same_name(anki, tmp_path)
     assert moved != first and first.read_bytes() == kept and moved.name.startswith(first.stem)
     assert not [p for p in first.parent.iterdir() if p.name.startswith(".deckbuild-tmp-") and p.exists()
                 and any(p.iterdir())]
+
+
+def test_push_caches_like_build(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree()
+    assert push(deckbuild, cards, anki, tmp_path, "--cache-dir", tmp_path / "mine").exit_code == 0
+    assert list((tmp_path / "mine").rglob("*.marshal"))
+    assert push(deckbuild, cards, anki, tmp_path, "--no-cache").exit_code == 0
+
+
+def test_builds_kind_switch_advice_points_to_push_which_keeps_reviews(write_tree, deckbuild, tmp_path):
+    cards = write_tree()
+    assert deckbuild("build", cards, "-o", tmp_path / "out.apkg").exit_code == 0
+    deck = cards / "deck.yaml"
+    deck.write_text(deck.read_text().replace(
+        "    cloze: \"The word 'glia' literally means {{c1::glue}}.\"\n",
+        "    question: What does 'glia' mean?\n    answer: Glue.\n"))
+    result = deckbuild("build", cards, "-o", tmp_path / "out.apkg")
+    line = next(line for line in result.output.splitlines() if line.startswith("changed kind: glia-means-glue"))
+    assert "deckbuild push" in line and "keeps its reviews" in line and "delete" not in line
