@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EnvironmentFault, UsageError
+from ..pipeline.hooks import pause
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import guid_for
 from ..pipeline.state import temp_dir
@@ -19,8 +20,12 @@ from ..pipeline.state import temp_dir
 if TYPE_CHECKING:
     from anki.collection import Collection
 
+    from .push import Plan
+
 INSTALL = ("pip install '.[anki]' from a clone of deckbuild (the extra is deckbuild's; "
            "Anki's own `anki` package comes from PyPI with it)")
+# How a note's fields move when it switches type: for each field of the new type, the old field's index (-1: empty).
+FIELD_MAP = {("qa", "cloze"): [0, 2, 3, 4, 5, 7], ("cloze", "qa"): [0, -1, 1, 2, 3, 4, -1, 5]}
 APPLIED = "deckbuildApplied"  # the collection's config key for what pushes have applied (see Applied)
 KINDS = {notetype.id: kind for kind, notetype in NOTETYPES.items()}
 
@@ -231,3 +236,66 @@ def delete_notes(col: Collection, nids: list[int]) -> None:
     """Delete notes and their cards."""
     if nids:
         col.remove_notes(nids)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Done:
+    """What applying a plan did beyond the plan itself: the import's outcome per item id, and what waited."""
+
+    log: dict[str, list[str]]
+    blocked: tuple[str, ...]  # conversions that would drop a card, left for --yes
+    deleted: tuple[str, ...]  # notes deleted now or by a stopped push
+
+
+def apply_plan(col: Collection, *, plan: Plan, approved: bool, found: dict[str, AnkiNote], applied: Applied,
+               decks: dict[str, str], apkg: Path, on_deleted: Callable[[list[str]], None]) -> Done:
+    """Apply a push's plan to the collection, recording what is done (`Applied`) as soon as Anki holds it.
+
+    `approved` allows what --yes allows (removing cards, deleting notes); `decks` is each item's
+    deck in the YAML; `on_deleted` drops the deleted notes' tombstones before the record forgets them.
+    """
+    removing = plan.remove if approved else ()
+    # A switch that would drop a card waits for --yes: Anki would drop it silently otherwise.
+    blocked = {i for i, o, _, _ in plan.remove if not approved and i in {c[0] for c in plan.convert} and o != 0}
+    convert = [c for c in plan.convert if c[0] not in blocked]
+    # Cards a switch would carry into a different fact go first (card 1 stays: the note needs one card).
+    remove_cards(col, [(found[i].nid, o) for i, o, _, _ in removing if o != 0 and i in {c[0] for c in convert}])
+    log = _import_log(col, apkg)
+    pause("push-import")
+    if convert or plan.refill:
+        applied = replace(applied, converting=tuple(sorted({c[0] for c in convert} | set(plan.refill))))
+        write_applied(col, applied)
+        for (old, new), fields in FIELD_MAP.items():
+            nids = [found[i].nid for i, a, b in convert if (a, b) == (old, new)]
+            if nids and col.models.get(NOTETYPES[new].id) is not None:
+                convert_notes(col, old=old, new=new, nids=nids, fields=fields)
+        pause("push-convert")
+        make_older(col, [found[i].nid for i in applied.converting])  # older than the build: the import fills them
+        import_package(col, apkg)
+        applied = replace(applied, converting=())
+        write_applied(col, applied)
+    remove_cards(col, [(found[i].nid, o) for i, o, _, _ in removing])
+    pause("push-remove")
+    for item_id, deck, wanted in plan.moves:
+        move_cards(col, nid=found[item_id].nid, from_deck=deck, to_deck=wanted)
+    left = {i for i, _, _ in plan.left}
+    applied = replace(applied, decks={**applied.decks, **{i: d for i, d in decks.items() if i not in left}})
+    write_applied(col, applied)
+    pause("push-move")
+    deleted = [i for i, _ in plan.delete] if approved else []
+    if deleted:
+        write_applied(col, replace(applied, deleting=tuple(deleted)))
+        delete_notes(col, [found[i].nid for i in deleted])
+        pause("push-delete")
+    done = deleted + list(plan.deleted_before)
+    on_deleted(done)
+    write_applied(col, replace(applied, decks={k: v for k, v in applied.decks.items() if k not in done},
+                               deleting=()))
+    return Done(log=log, blocked=tuple(sorted(blocked)), deleted=tuple(done))
+
+
+def _import_log(col: Collection, apkg: Path) -> dict[str, list[str]]:
+    """Import the package; the item ids of its notes by outcome (both note types end with the Id field)."""
+    log = import_package(col, apkg)
+    return {name: [entry.fields[-1] for entry in getattr(log, name)]
+            for name in ("new", "updated", "duplicate", "conflicting")}

@@ -1,14 +1,15 @@
 """`deckbuild push`: build, then apply the build to a collection completely: import, convert, remove, move, delete.
 
 A push reads what the collection holds (`collection.read_notes`, `read_applied`), compares it with
-the YAML to make a `Plan`, and applies the plan (`collection`'s writers). It never decides from
-what the last build recorded, so a push stopped at any point is finished by the next one.
+the YAML to make a `Plan` (here), and applies the plan (`collection.apply_plan`); another route to
+a collection reads and applies in its own way and shares the plan. It never decides from what the
+last build recorded, so a push stopped at any point is finished by the next one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,16 +20,11 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
-from .collection import (AnkiNote, Applied, backup, convert_notes, delete_notes, import_package, make_older,
-                         move_cards, opened, read_applied, read_notes, remove_cards, write_applied)
+from .collection import AnkiNote, Applied, apply_plan, backup, opened, read_applied, read_notes
 
 if TYPE_CHECKING:
-    from anki.collection import Collection
-
     from ..pipeline.cache import Cache
 
-# How a note's fields move when it switches type: for each field of the new type, the old field's index (-1: empty).
-FIELD_MAP = {("qa", "cloze"): [0, 2, 3, 4, 5, 7], ("cloze", "qa"): [0, -1, 1, 2, 3, 4, -1, 5]}
 # A switch keeps card numbers. Only card 1 is the same fact on both sides (the forward card, c1):
 # a reverse card asks the other way round and a c2 hides another part, so neither has a counterpart.
 SAME_FACT = frozenset({0})
@@ -132,8 +128,22 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
                              decks=tree_decks(compiled.notes, before) | tree_decks((), state))
             asked = plan.needs_yes()
             approved = bool(asked) and (yes or (confirm is not None and confirm(asked)))
-            return _apply(col, plan=plan, approved=approved, found=found, applied=applied, notes=compiled.notes,
-                          apkg=summary.output, summary=summary, saved=saved, cards_dir=cards_dir)
+            done = apply_plan(col, plan=plan, approved=approved, found=found, applied=applied,
+                              decks={note.id: note.deck for note in compiled.notes}, apkg=summary.output,
+                              on_deleted=lambda ids: _prune(cards_dir, ids))
+    convert = [c for c in plan.convert if c[0] not in done.blocked]
+    converted_ids = {i for i, _, _ in convert}
+    log = done.log
+    return PushReport(
+        backup=saved, summary=summary, added=len(log["new"]),
+        updated=len([i for i in log["updated"] if i not in converted_ids]) + len(convert) + len(plan.refill),
+        unchanged=len([i for i in log["duplicate"] if i not in converted_ids and i not in plan.refill]),
+        conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids and i not in done.blocked),
+        converted=tuple(convert), moved=plan.moves, left=plan.left, deleted=done.deleted,
+        kept=tuple(i for i, _ in plan.delete if i not in done.deleted),
+        removed_cards=tuple((i, name, n) for i, _, n, name in plan.remove if approved),
+        kept_cards=tuple((i, name, n) for i, _, n, name in plan.remove if not approved),
+        not_converted=done.blocked)
 
 
 def make_plan(*, notes: Sequence[Note], found: dict[str, AnkiNote], gone: Sequence[str], applied: Applied,
@@ -169,62 +179,6 @@ def make_plan(*, notes: Sequence[Note], found: dict[str, AnkiNote], gone: Sequen
                 left=tuple(left), delete=tuple(delete), deleted_before=tuple(deleted_before))
 
 
-def _apply(col: Collection, *, plan: Plan, approved: bool, found: dict[str, AnkiNote], applied: Applied,
-           notes: Sequence[Note], apkg: Path, summary: Summary, saved: Path, cards_dir: Path) -> PushReport:
-    """Apply a plan, recording in the collection what is done as soon as Anki holds it."""
-    by_id = {note.id: note for note in notes}
-    removing = plan.remove if approved else ()
-    # A switch that would drop a card waits for --yes: Anki would drop it silently otherwise.
-    blocked = {i for i, o, _, _ in plan.remove if not approved and i in {c[0] for c in plan.convert} and o != 0}
-    convert = [c for c in plan.convert if c[0] not in blocked]
-    # Cards a switch would carry into a different fact go first (card 1 stays: the note needs one card).
-    remove_cards(col, [(found[i].nid, o) for i, o, _, _ in removing if o != 0 and i in {c[0] for c in convert}])
-    log = _import(col, apkg)
-    pause("push-import")
-    if convert or plan.refill:
-        applied = replace(applied, converting=tuple(sorted({c[0] for c in convert} | set(plan.refill))))
-        write_applied(col, applied)
-        for (old, new), fields in FIELD_MAP.items():
-            nids = [found[i].nid for i, a, b in convert if (a, b) == (old, new)]
-            if nids and col.models.get(NOTETYPES[new].id) is not None:
-                convert_notes(col, old=old, new=new, nids=nids, fields=fields)
-        pause("push-convert")
-        make_older(col, [found[i].nid for i in applied.converting])  # older than the build: the import fills them
-        _import(col, apkg)
-        applied = replace(applied, converting=())
-        write_applied(col, applied)
-    remove_cards(col, [(found[i].nid, o) for i, o, _, _ in removing])
-    pause("push-remove")
-    for item_id, deck, wanted in plan.moves:
-        move_cards(col, nid=found[item_id].nid, from_deck=deck, to_deck=wanted)
-    decks = dict(applied.decks)
-    left_ids = {i for i, _, _ in plan.left}
-    decks.update({note.id: note.deck for note in notes if note.id not in left_ids})
-    applied = replace(applied, decks=decks)
-    write_applied(col, applied)
-    pause("push-move")
-    deleted = [i for i, _ in plan.delete] if approved else []
-    if deleted:
-        write_applied(col, replace(applied, deleting=tuple(deleted)))
-        delete_notes(col, [found[i].nid for i in deleted])
-        pause("push-delete")
-    done = deleted + list(plan.deleted_before)
-    _prune(cards_dir, done)
-    write_applied(col, replace(applied, decks={k: v for k, v in applied.decks.items() if k not in done},
-                               deleting=()))
-    converted_ids = {i for i, _, _ in convert}
-    return PushReport(
-        backup=saved, summary=summary, added=len(log["new"]),
-        updated=len([i for i in log["updated"] if i not in converted_ids]) + len(convert) + len(plan.refill),
-        unchanged=len([i for i in log["duplicate"] if i not in converted_ids and i not in plan.refill]),
-        conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids and i not in blocked),
-        converted=tuple(convert), moved=plan.moves, left=plan.left, deleted=tuple(done),
-        kept=tuple(i for i, _ in plan.delete if i not in deleted),
-        removed_cards=tuple((i, name, n) for i, _, n, name in removing),
-        kept_cards=tuple((i, name, n) for i, _, n, name in plan.remove if not approved),
-        not_converted=tuple(sorted(blocked)))
-
-
 def removed_items(state: State, tree_ids: Iterable[str]) -> list[str]:
     """The ids the state knows and the tree no longer has (its tombstones): notes whose items were removed."""
     present = set(tree_ids)
@@ -237,14 +191,6 @@ def tree_decks(notes: Sequence[Note], state: State) -> frozenset[str]:
     For a note no push has placed yet, cards in any other deck were put there by hand, and push leaves them.
     """
     return frozenset({note.deck.casefold() for note in notes} | {e.deck.casefold() for e in state.items.values()})
-
-
-def _import(col: Collection, apkg: Path) -> dict[str, list[str]]:
-    """Import the package with the options the README tells users to choose (Anki's defaults); item ids by outcome."""
-    log = import_package(col, apkg)
-    # Both note types end with the Id field.
-    return {name: [entry.fields[-1] for entry in getattr(log, name)]
-            for name in ("new", "updated", "duplicate", "conflicting")}
 
 
 def _prune(cards_dir: Path, deleted: Sequence[str]) -> None:
