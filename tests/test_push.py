@@ -63,7 +63,7 @@ def test_without_yes_and_no_terminal_removed_notes_are_listed_and_kept(imported,
     result = push(deckbuild, imported, anki, tmp_path)
 
     assert result.exit_code == 0, result.output
-    assert "not deleted: third-item (its item is gone from the tree; push --yes deletes it)" in result.output
+    assert "not deleted: third-item (0 reviews; its item is gone from the tree; push --yes deletes it)" in result.output
     assert "third-item" in anki.notes()
 
 
@@ -131,7 +131,7 @@ def test_push_dry_run_is_diff_and_reports_removed_notes(imported, deckbuild, ank
     assert dry.output == diff.output
     assert dry.output.splitlines() == [
         "would add 0, update 0, leave 2 unchanged, 0 conflicting, 1 removed",
-        "removed: third-item (its item is gone from the tree; push --yes deletes the note)",
+        "removed: third-item (0 reviews; its item is gone from the tree; push --yes deletes the note)",
     ]
     assert file_hashes(imported) == before and file_hashes(anki.path.parent) == collection
 

@@ -52,8 +52,10 @@ class Prediction:
                      "moved by hand outside the tree's decks, so push leaves it)")
                   for item_id, current, wanted in self.moves]
         lines += self.plan.lines() if self.plan is not None else []
-        lines += [f"removed: {item_id} (its item is gone from the tree; push --yes deletes the note)"
-                  for item_id in self.removed]
+        reviews = dict(self.plan.delete) if self.plan is not None else {}
+        lines += [f"removed: {item_id} ("
+                  + (f"{reviews[item_id]} review{'s' * (reviews[item_id] != 1)}; " if item_id in reviews else "")
+                  + "its item is gone from the tree; push --yes deletes the note)" for item_id in self.removed]
         return lines
 
 

@@ -79,7 +79,7 @@ class PushReport:
     moved: tuple[tuple[str, str, str], ...]  # (id, from deck, to deck)
     left: tuple[tuple[str, str, str], ...]  # (id, deck the user moved it to, deck the YAML asks for)
     deleted: tuple[str, ...]
-    kept: tuple[str, ...]  # removed items whose notes were not deleted (no --yes, no answer)
+    kept: tuple[tuple[str, int], ...]  # removed items whose notes were not deleted (no --yes, no answer): (id, reviews)
     removed_cards: tuple[tuple[str, str, int], ...] = ()  # (id, card, reviews)
     kept_cards: tuple[tuple[str, str, int], ...] = ()
     not_converted: tuple[str, ...] = ()  # switches that would remove a card, without --yes
@@ -94,7 +94,8 @@ class PushReport:
                   for i, a, b in self.left]
         lines += [f"deleted: {i}" for i in self.deleted]
         lines += [f"removed card: {i} {c} ({_reviews(n)})" for i, c, n in self.removed_cards]
-        lines += [f"not deleted: {i} (its item is gone from the tree; push --yes deletes it)" for i in self.kept]
+        lines += [f"not deleted: {i} ({_reviews(n)}; its item is gone from the tree; push --yes deletes it)"
+                  for i, n in self.kept]
         lines += [f"not removed: card {i} {c} ({_reviews(n)}; the build no longer makes it; push --yes removes it)"
                   for i, c, n in self.kept_cards]
         lines += [f"not converted: {i} (the switch removes a card; push --yes does it)" for i in self.not_converted]
@@ -140,7 +141,7 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
         unchanged=len([i for i in log["duplicate"] if i not in converted_ids and i not in plan.refill]),
         conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids and i not in done.blocked),
         converted=tuple(convert), moved=plan.moves, left=plan.left, deleted=done.deleted,
-        kept=tuple(i for i, _ in plan.delete if i not in done.deleted),
+        kept=tuple((i, n) for i, n in plan.delete if i not in done.deleted),
         removed_cards=tuple((i, name, n) for i, _, n, name in plan.remove if approved),
         kept_cards=tuple((i, name, n) for i, _, n, name in plan.remove if not approved),
         not_converted=done.blocked)
