@@ -273,3 +273,17 @@ def test_builds_kind_switch_advice_points_to_push_which_keeps_reviews(write_tree
     result = deckbuild("build", cards, "-o", tmp_path / "out.apkg")
     line = next(line for line in result.output.splitlines() if line.startswith("changed kind: glia-means-glue"))
     assert "deckbuild push" in line and "keeps its reviews" in line and "delete" not in line
+
+
+def test_a_deck_renamed_and_built_before_the_first_push_is_moved_too(write_tree, deckbuild, build_into_anki, anki,
+                                                                     tmp_path):
+    cards = write_tree()
+    build_into_anki(cards)  # imported by hand: no push has placed these notes
+    deck = cards / "deck.yaml"
+    deck.write_text(deck.read_text().replace("deck: Test::Basics", "deck: Test::Renamed"))
+    assert deckbuild("build", cards, "-o", tmp_path / "out.apkg").exit_code == 0
+
+    result = push(deckbuild, cards, anki, tmp_path)
+
+    assert "moved: glia-means-glue from Test::Basics to Test::Renamed" in result.output, result.output
+    assert {anki.col.decks.name(c.did) for c in anki.cards()} == {"Test::Renamed"}

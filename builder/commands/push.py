@@ -152,9 +152,11 @@ def make_plan(*, notes: Sequence[Note], found: dict[str, AnkiNote], gone: Sequen
     """Compare the YAML's notes with the collection's: what to convert, refill, remove, move and delete.
 
     A card in a deck other than the YAML's is moved when it is where a push last put it, or, for a
-    note no push has placed, in one of `decks` (the tree's, casefolded); else the user put it there.
+    note no push has placed, in one of `decks` (the tree's, casefolded) or under the YAML's top-level
+    decks; else the user put it there.
     """
     convert, refill, remove, moves, left = [], [], [], [], []
+    roots = {note.deck.split("::")[0].casefold() for note in notes}
     for note in notes:
         current = found.get(note.id)
         if current is None or current.kind is None:
@@ -172,7 +174,8 @@ def make_plan(*, notes: Sequence[Note], found: dict[str, AnkiNote], gone: Sequen
             if deck.casefold() == note.deck.casefold():
                 continue
             last = applied.decks.get(note.id)
-            ours = deck.casefold() == last.casefold() if last is not None else deck.casefold() in decks
+            ours = deck.casefold() == last.casefold() if last is not None else (
+                deck.casefold() in decks or deck.split("::")[0].casefold() in roots)
             (moves if ours else left).append((note.id, deck, note.deck))
     delete = [(i, sum(c.reviews for c in found[i].cards)) for i in gone if i in found]
     deleted_before = [i for i in applied.deleting if i in gone and i not in found]
