@@ -117,15 +117,32 @@ def test_pull_and_push_started_together_both_do_their_work(write_tree, anki, tmp
         assert in_step(cards, tmp_path / "out.apkg")
 
 
-def test_watch_takes_the_lock_for_each_rebuild(write_tree, tmp_path, monkeypatch):
-    from builder.commands.watch import build_once
-    from builder.errors import EnvironmentFault
+def test_watch_takes_the_lock_for_each_rebuild_and_builds_once_it_is_free(write_tree, tmp_path, monkeypatch):
+    import queue
+    import threading
+
+    from builder.commands.watch import watch
+    from builder.pipeline.build import Summary
+    from builder.pipeline.lock import Busy
 
     cards = write_tree()
     holder = start("build", cards, "-o", tmp_path / "a.apkg", pause="pending", log=tmp_path / "holder.log")
     stopped(holder, tmp_path / "holder.log")
     monkeypatch.setenv("DECKBUILD_LOCK_WAIT", "0.2")
-    outcome = build_once(cards_dir=cards, output=tmp_path / "b.apkg")
-    assert isinstance(outcome, EnvironmentFault) and f"pid {holder.pid}" in str(outcome)
-    assert resume(holder) == 0
-    assert not isinstance(build_once(cards_dir=cards, output=tmp_path / "b.apkg"), EnvironmentFault)
+    outcomes: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, kwargs=dict(cards_dir=cards, output=tmp_path / "b.apkg",
+                                                        on_build=outcomes.put, stop_event=stop, debounce_ms=100))
+    thread.start()
+    try:
+        busy = outcomes.get(timeout=30)
+        assert isinstance(busy, Busy) and f"pid {holder.pid}" in str(busy)
+        assert resume(holder) == 0
+        while isinstance(outcome := outcomes.get(timeout=30), Busy):  # retried without a save
+            pass
+        assert isinstance(outcome, Summary) and (tmp_path / "b.apkg").is_file()
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        if holder.poll() is None:
+            holder.kill()

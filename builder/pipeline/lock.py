@@ -23,6 +23,10 @@ DEFAULT_WAIT = 5.0
 _HELD: dict[str, int] = {}  # lock files this process holds, and how deeply: a push's build re-enters
 
 
+class Busy(EnvironmentFault):
+    """Another deckbuild holds the lock (exit 3, like any fault of the machine's)."""
+
+
 def tree_lock(cards_dir: Path) -> Path:
     """What locks a cards tree: its folder."""
     return cards_dir
@@ -83,7 +87,7 @@ def _one(path: Path) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = _holder(fd, folder=folder)
-                    raise EnvironmentFault(
+                    raise Busy(
                         f"'{path if folder else path.parent}' is in use by another deckbuild ({holder}); "
                         "nothing was changed: run again when it has finished") from None
                 time.sleep(0.05)
