@@ -49,7 +49,7 @@ class Prediction:
                          "delete it, then re-import)")
         lines += [f"stays in {current}: {item_id} (wants {wanted}; "
                   + ("push moves it)" if self._pushed(item_id, current) else
-                     "moved by hand outside the tree's decks, so push leaves it)")
+                     "moved there by hand, not where deckbuild put it, so push leaves it)")
                   for item_id, current, wanted in self.moves]
         lines += self.plan.lines() if self.plan is not None else []
         reviews = dict(self.plan.delete) if self.plan is not None else {}

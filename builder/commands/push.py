@@ -90,7 +90,7 @@ class PushReport:
         lines += [f"converted: {i} from {NOTETYPES[a].name} to {NOTETYPES[b].name} (reviews kept)"
                   for i, a, b in self.converted]
         lines += [f"moved: {i} from {a} to {b}" for i, a, b in self.moved]
-        lines += [f"left in {a}: {i} (moved there by hand, outside this tree's decks; the YAML says {b})"
+        lines += [f"left in {a}: {i} (moved there by hand, not where deckbuild put it; the YAML says {b})"
                   for i, a, b in self.left]
         lines += [f"deleted: {i}" for i in self.deleted]
         lines += [f"removed card: {i} {c} ({_reviews(n)})" for i, c, n in self.removed_cards]

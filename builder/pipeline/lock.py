@@ -52,8 +52,8 @@ def _wait() -> float:
 
 
 @contextmanager
-def locked(*paths: Path, what: str = "") -> Iterator[None]:
-    """Hold the lock files `paths`, in order, for the block; exit 3 naming the holder after a bounded wait."""
+def locked(*paths: Path) -> Iterator[None]:
+    """Hold the locks on `paths`, in order, for the block; exit 3 naming the holder after a bounded wait."""
     with ExitStack() as stack:
         for path in paths:
             stack.enter_context(_one(path))
@@ -62,9 +62,12 @@ def locked(*paths: Path, what: str = "") -> Iterator[None]:
 
 @contextmanager
 def _one(path: Path) -> Iterator[None]:
-    """Hold one lock file (re-entrant within this process)."""
-    import fcntl
-
+    """Hold one lock (re-entrant within this process); where flock doesn't exist (Windows), none."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
     key = str(path.resolve())
     if key in _HELD:
         _HELD[key] += 1
