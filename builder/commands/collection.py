@@ -137,6 +137,12 @@ def _keep(made: Path, folder: Path) -> Path:
             os.link(made, target)  # fails if the name is taken: never replaces an earlier backup
         except FileExistsError:
             continue
+        except OSError:  # a file system without hard links: claim the name, then move the backup onto it
+            try:
+                os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                continue
+            os.replace(made, target)
         return target
     raise OSError(f"no free backup name for {made.name}")
 
