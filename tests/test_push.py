@@ -223,6 +223,11 @@ def test_a_card_moved_by_hand_into_another_of_the_trees_decks_stays(write_tree, 
     push(deckbuild, cards, anki, tmp_path)
     card = anki.notes()["glia-means-glue"].cards()[0]
     anki.col.set_deck([card.id], anki.col.decks.id("Test::Basics::Mine"))
+    anki.close()
+    predicted = deckbuild("diff", cards, "--collection", anki.path)
+    anki.reopen()
+    assert ("stays in Test::Basics::Mine: glia-means-glue (wants Test::Basics; moved there by hand, not where "
+            "deckbuild put it, so push leaves it)") in predicted.output
 
     result = push(deckbuild, cards, anki, tmp_path)
 

@@ -1,4 +1,8 @@
-"""A real Anki collection for `diff`, `pull` and `push`: opened alone, backed up, and deckbuild's notes read."""
+"""A real Anki collection for `diff`, `pull` and `push`: opened alone, backed up, read, and a push's plan applied.
+
+Reading (`read_notes`, `read_applied`) and writing (`apply_plan` and its steps) live here, so that
+`push` only plans; another route to a collection (a running Anki) provides the same two ends.
+"""
 
 from __future__ import annotations
 
