@@ -42,11 +42,12 @@ class Prediction:
         lines += [f"update: {item_id}" for item_id in self.updated]
         for item_id, current, wanted in self.conflicting:
             if current == wanted:
-                why = f"note type '{current}' was changed in Anki; undo that in Tools → Manage Note Types"
-            else:
-                why = f"it is a '{current}' note in Anki, a '{wanted}' note in the YAML; push converts it, keeping its reviews"
-            lines.append(f"conflict: {item_id} ({why}, or in Anki, Browse, search \"Id:{item_id}\", "
-                         "delete it, then re-import)")
+                lines.append(f"conflict: {item_id} (note type '{current}' was changed in Anki; undo that in "
+                             f"Tools → Manage Note Types, or in Anki, Browse, search \"Id:{item_id}\", "
+                             "delete it, then re-import)")
+            else:  # deleting it would lose its reviews: push converts it
+                lines.append(f"conflict: {item_id} (it is a '{current}' note in Anki, a '{wanted}' note in the "
+                             "YAML; push converts it, keeping its reviews)")
         lines += [f"stays in {current}: {item_id} (wants {wanted}; "
                   + ("push moves it)" if self._pushed(item_id, current) else
                      "moved there by hand, not where deckbuild put it, so push leaves it)")

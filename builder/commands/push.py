@@ -103,7 +103,7 @@ class PushReport:
                   for i in self.conflicting]
         lines.append(f"pushed {self.summary.output}: {self.added} added, {self.updated} updated, "
                      f"{self.unchanged} unchanged, {len(self.converted)} converted, {len(self.moved)} moved, "
-                     f"{len(self.deleted)} deleted, {len(self.removed_cards)} cards removed")
+                     f"{len(self.deleted)} deleted, {len(self.removed_cards)} card{'s' * (len(self.removed_cards) != 1)} removed")
         return lines
 
 
