@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from conftest import SOURCES
 
 QA = "  - id: {id}\n    question: What is {id}?\n    answer: It is {id}.\n    source: dellwo-2022\n"
