@@ -221,12 +221,12 @@ COVERAGE = {
 
 # The key terms deck-review-2.md (issue 17) found only in a question or as visible cloze context: each is now what
 # a card asks for (an answer or a deletion).
-# PET and the spinal fluid are on the fronts again: review 3 (D4, D5) asks what was found there instead.
+# PET, the spinal fluid and the "constant communication" baseline are on the fronts again: review 3 (D4-D6) asks
+# what was found there instead.
 STEM_ONLY_IN_REVIEW_2 = {
     "ldn-limits-microglia": "low-dose naltrexone", "fibromyalgia-muscle-pain-key-symptom": "aching muscles",
     "brain-regions-smaller": "smaller", "fibromyalgia-experts-agree-factors": "related brain changes",
     "microglia-alarm-system": "alerting other parts of the immune system",
-    "pain-areas-awkward-pauses": "constant communication",
 }
 # The facts a third editor (review 3) found only in a question, in visible cloze context or in an extra: each is now
 # what a card asks for.
