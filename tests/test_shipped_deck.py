@@ -93,6 +93,8 @@ KEPT = {
     "brain-regions-smaller": "qa", "brain-connection-differences": "qa", "pain-areas-awkward-pauses": "qa",
     "miscommunication-painful-sensations": "cloze", "genetics-microglia-spine": "qa", "ldn-limits-microglia": "qa",
     "ldn-not-approved": "qa", "neuroinflammation-medications-help": "qa",
+    # gone in the third edition's first round, restored in its second (review 3, D1 and D10)
+    "pain-types-key-features-fibromyalgia": "qa", "disease-of-pain-processing": "cloze",
 }
 # Second-edition ids gone in the third edition (issue 17, deck-review-2.md): merged into the kept id named, or cut
 # (None), with their kind in the second edition.
@@ -100,10 +102,8 @@ THIRD_EDITION_GONE = {
     "microglia-move-freely": ("microglia-go-to-injury-infection", "qa"),
     "brain-fog-hypothesis-trigger": ("brain-fog-hypothesis-effect", "qa"),
     "yasui-2014-spinal-microglia": ("yasui-2014-pain-types", "qa"),
-    "pain-types-key-features-fibromyalgia": ("yasui-2014-pain-types", "qa"),
     "microglia-tactile-allodynia": ("microglia-pain-non-inflammatory", "qa"),
     "fibromyalgia-bigger-pain-reaction": ("fibromyalgia-heat-cold-pain", "qa"),
-    "disease-of-pain-processing": ("problem-in-pain-processing-systems", "cloze"),
     "microglia-research-targets": (None, "qa"),
     "abraham-optimistic-therapies": (None, "qa"),
 }
@@ -162,23 +162,23 @@ COVERAGE = {
     "V21": ("microglia-new-discovery", "relatively new discovery"),
     "V22": ('microglia-new-discovery', "much we still don't understand"),
     "V23": ("microglia-neurological-diseases", "nearly all"), "V24": ("brain-fog-names", "fibro fog"),
-    "V25": ("microglia-brain-fog-factor", "one of many physiological factors"),
-    "V26": ("brain-fog-hypothesis-effect", "{{c3::certain molecules}}"),
-    "V27": ("brain-fog-hypothesis-effect", "{{c1::inflammation}}"),
-    "V28": ("brain-fog-hypothesis-effect", "impairs brain function"),
+    "V25": ("microglia-brain-fog-factor", "physiological factors"),
+    "V26": ("brain-fog-hypothesis-effect", "certain molecules"),  # never specified: context (review 3, D15)
+    "V27": ("brain-fog-hypothesis-effect", "{{c4::stirred up and active}}"),
+    "V28": ("brain-fog-hypothesis-effect", "{{c2::impairing the way our brain functions in that spot}}"),
     "V29": ("yasui-2014-pain-types", "{{c3::chronic spinal microglial activation}}"),
-    "V30": ("yasui-2014-pain-types", "{{c2::mechanical allodynia}}"),
-    "V31": ("yasui-2014-pain-types", "key features of fibromyalgia"),
+    "V30": ("yasui-2014-pain-types", "{{c2::mechanical}}"),
+    "V31": ("pain-types-key-features-fibromyalgia", "key features"),
     "V32": ("hyperalgesia-definition", "amplification of pain"),
     "V33": ("hyperalgesia-definition", "quote:turning up the volume"),
     "V34": ("hyperalgesia-injury", "injury hurts especially bad"), "V35": ("hyperalgesia-injury", "back pain"),
     "V36": ('allodynia-definition', "normally doesn't cause pain"),
     "V37": ("allodynia-mechanical-definition", "movement"),
     "V38": ("allodynia-mechanical-examples", "gentle massage"),
-    "V39": ("microglia-pain-non-inflammatory", "{{c3::tactile allodynia}}"),
+    "V39": ("microglia-pain-non-inflammatory", "{{c3::tactile::not mechanical}}"),
     "V40": ("allodynia-tactile-definition", "light pressure"), "V41": ("allodynia-tactile-definition", "waistband"),
     "V42": ("microglia-pain-non-inflammatory", "other than inflammation"),
-    "V43": ("microglia-pain-non-inflammatory", "have yet to work out"),
+    "V43": ("microglia-pain-non-inflammatory", "{{c2::have yet to work out}}"),
     "V44": ("genetics-microglia-spine", "microglia in the spine"),
     "V45": ('genetics-microglia-spine', "quote:understand what's causing the symptoms"),
     "V46": ("genetics-microglia-spine", "quote:targets for future research and treatments"),
@@ -193,13 +193,13 @@ COVERAGE = {
     "C6": ("pain-nerves-inflamed", "inflamed and irritated"),
     "C7": ("fibromyalgia-muscle-pain-key-symptom", "muscle pain is one of the key symptoms"),
     "C8": ("fibromyalgia-muscle-pain-key-symptom", "{{c1::the aching muscles}}"),
-    "C9": ("fibromyalgia-muscle-pain-key-symptom", "came up short"),
+    "C9": ("fibromyalgia-muscle-pain-key-symptom", "{{c2::came up short}}"),
     "C10": ("problem-in-pain-processing-systems", "wrong place"),
     "C11": ("problem-in-pain-processing-systems", "pain processing systems"),
     "C12": ("fibromyalgia-heat-cold-pain", "out of whack"),
     "C13": ("fibromyalgia-heat-cold-pain", "{{c2::bigger-than-normal}}"),
     "C14": ('fibromyalgia-heat-cold-pain', "other people don't find painful"),
-    "C15": ("fibromyalgia-heat-cold-pain", "disease of pain processing"),
+    "C15": ("disease-of-pain-processing", "{{c1::pain processing}}"),
     "C16": ("pet-scans-widespread-neuroinflammation", "PET scans"),
     "C17": ("pet-scans-widespread-neuroinflammation", "widespread neuroinflammation"),
     "C18": ("spinal-fluid-proteins", "spinal fluid"), "C19": ("spinal-fluid-proteins", "proteins"),
@@ -221,12 +221,23 @@ COVERAGE = {
 
 # The key terms deck-review-2.md (issue 17) found only in a question or as visible cloze context: each is now what
 # a card asks for (an answer or a deletion).
+# PET, the spinal fluid and the "constant communication" baseline are on the fronts again: review 3 (D4-D6) asks
+# what was found there instead.
 STEM_ONLY_IN_REVIEW_2 = {
-    "ldn-limits-microglia": "low-dose naltrexone", "pet-scans-widespread-neuroinflammation": "PET",
-    "spinal-fluid-proteins": "spinal fluid", "fibromyalgia-muscle-pain-key-symptom": "aching muscles",
+    "ldn-limits-microglia": "low-dose naltrexone", "fibromyalgia-muscle-pain-key-symptom": "aching muscles",
     "brain-regions-smaller": "smaller", "fibromyalgia-experts-agree-factors": "related brain changes",
     "microglia-alarm-system": "alerting other parts of the immune system",
-    "pain-areas-awkward-pauses": "constant communication",
+}
+# The facts a third editor (review 3) found only in a question, in visible cloze context or in an extra: each is now
+# what a card asks for.
+STEM_ONLY_IN_REVIEW_3 = {
+    "pain-types-key-features-fibromyalgia": "fibromyalgia", "disease-of-pain-processing": "pain processing",
+    "pet-scans-widespread-neuroinflammation": "widespread neuroinflammation",
+    "spinal-fluid-proteins": "proteins linked to neuroinflammation", "pain-areas-awkward-pauses": "interrupted",
+    "neuroinflammation-medications-help": "neuroinflammation", "ldn-not-approved": "not approved",
+    "fibromyalgia-muscle-pain-key-symptom": "came up short", "microglia-go-to-injury-infection": "move freely",
+    "microglia-pain-non-inflammatory": "have yet to work out",
+    "brain-fog-hypothesis-effect": "impairing the way our brain functions in that spot",
 }
 
 @pytest.fixture(scope="module")
@@ -404,7 +415,7 @@ def test_this_edition_updates_the_second_in_place_and_keeps_reviews(deckbuild, a
     assert counts["updated"] + counts["duplicate"] == len(KEPT) - len(RESTORED)
     notes = anki.notes()
     assert set(notes) == second | RESTORED
-    assert "PET" in notes["pet-scans-widespread-neuroinflammation"]["Answer"]
+    assert "Widespread neuroinflammation" in notes["pet-scans-widespread-neuroinflammation"]["Answer"]
     _assert_reviews_kept(anki, reviewed)
 
 
@@ -420,9 +431,9 @@ def test_the_committed_state_file_remembers_the_cut_ids_as_tombstones():
         assert all(state[key]["nid"] == entry["nid"] for key, entry in first["items"].items())
 
 
-def test_the_facts_review_2_found_only_in_questions_are_now_asked(items):
+def test_the_facts_reviews_2_and_3_found_only_in_questions_are_now_asked(items):
     by_id = {item["id"]: item for item in items}
-    for item_id, words in STEM_ONLY_IN_REVIEW_2.items():
+    for item_id, words in {**STEM_ONLY_IN_REVIEW_2, **STEM_ONLY_IN_REVIEW_3}.items():
         assert any(_normal(words) in _normal(answer) for answer in _answers(by_id[item_id])), item_id
 
 
