@@ -38,9 +38,10 @@ def _cache(cache_dir: Path | None, no_cache: bool) -> Cache:
 
 EXIT_CODES = """\b
 Exit codes: 0 success; 1 problems in the cards (or warnings under
-check --strict, coverage under coverage --min); 2 usage errors (a wrong option or path, an output
-deckbuild won't overwrite); 3 the machine stopped the work (a
-permission, a full or read-only disk, a name too long, Anki running);
+check --strict, coverage under coverage --min or --min-asked); 2 usage
+errors (a wrong option or path, an output deckbuild won't overwrite); 3
+the machine stopped the work (a permission, a full or read-only disk, a
+name too long, Anki running);
 4 a bug in deckbuild (please report it; --debug or DECKBUILD_DEBUG=1
 shows the traceback); 130 interrupted (Ctrl-C), nothing half-written."""
 REPORT = "This is a bug in deckbuild; please report it with the command you ran"
@@ -252,16 +253,21 @@ def preview(cards_dir: Path, output: Path, force: bool) -> None:
 @page_output("coverage.html")
 @click.option("--min", "minimum", type=click.FloatRange(0, 100), metavar="N",
               help="Exit 1 when under N percent of the sentences are quoted (for CI).")
+@click.option("--min-asked", "minimum_asked", type=click.FloatRange(0, 100), metavar="N",
+              help="Exit 1 when under N percent of the quoted sentences have a word some card asks for.")
 @FORCE
 @DEBUG
-def coverage(cards_dir: Path, output: Path, minimum: float | None, force: bool) -> None:
-    """Show which sentences of each source's `text:` some card quotes, and write them as an HTML page.
+def coverage(cards_dir: Path, output: Path, minimum: float | None, minimum_asked: float | None,
+             force: bool) -> None:
+    """Show which sentences of each source's `text:` some card quotes, and which words of them some card asks
+    for (an answer, or a cloze deletion); write both as an HTML page.
 
-    Prints each text's share, then `text-path:line: uncovered: "…"` for every sentence no card quotes.
+    Prints each text's share quoted, then `text-path:line: uncovered: "…"` for every sentence no card quotes;
+    then how many quoted sentences have an asked word, and `text-path:line: never asked: "…"` for the others.
 
-    Example: deckbuild coverage cards -o coverage.html --min 80
+    Example: deckbuild coverage cards -o coverage.html --min 80 --min-asked 90
     """
-    from .commands.coverage import percent, report_lines, write_coverage
+    from .commands.coverage import asked_line, percent, report_lines, write_coverage
 
     measured = write_coverage(cards_dir=cards_dir, output=output, force=force)
     for problem in measured.unread:
@@ -271,8 +277,16 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None, force: bool) 
     click.echo(f"{measured.covered} of {measured.total} sentences quoted "
                f"({percent(measured.covered, measured.total)}) in {len(measured.articles)} "
                f"text{'s' * (len(measured.articles) != 1)} → {output}")
+    click.echo(asked_line(measured.asked, measured.covered))
+    failed = False
     if minimum is not None and (measured.covered * 100 < minimum * measured.total or not measured.total):
         click.echo(f"coverage is under --min {minimum:g}%", err=True)
+        failed = True
+    if minimum_asked is not None and (measured.asked * 100 < minimum_asked * measured.covered
+                                      or not measured.covered):
+        click.echo(f"asked coverage is under --min-asked {minimum_asked:g}%", err=True)
+        failed = True
+    if failed:
         raise SystemExit(1)
 
 

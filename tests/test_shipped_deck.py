@@ -78,31 +78,41 @@ KEPT = {
     "microglia-what-they-are": "qa", "cns-components": "cloze", "microglia-first-line-of-defense": "qa",
     "glia-means-glue": "cloze", "microglia-literal-meaning": "qa", "glial-cells-forms-and-functions": "cloze",
     "glia-reuptake-definition": "qa", "glia-myelin-insulation": "cloze", "myelin-damage-multiple-sclerosis": "qa",
-    "microglia-move-freely": "qa", "microglia-go-to-injury-infection": "cloze", "microglia-alarm-system": "qa",
-    "microglia-part-of-response": "qa", "microglia-activity-inflammation": "cloze", "inflammation-healing": "qa",
-    "chronic-inflammation-problems": "qa", "microglia-new-discovery": "cloze",
-    "microglia-neurological-diseases": "qa", "brain-fog-names": "qa", "microglia-brain-fog-factor": "qa",
-    "brain-fog-hypothesis-trigger": "qa", "brain-fog-hypothesis-effect": "cloze",
-    "yasui-2014-spinal-microglia": "qa", "yasui-2014-pain-types": "cloze",
-    "pain-types-key-features-fibromyalgia": "qa", "hyperalgesia-definition": "qa", "hyperalgesia-injury": "qa",
-    "allodynia-definition": "qa", "allodynia-mechanical-definition": "qa",
-    "allodynia-mechanical-examples": "cloze", "allodynia-tactile-definition": "qa",
-    "microglia-tactile-allodynia": "qa", "microglia-pain-non-inflammatory": "cloze",
-    "fibromyalgia-bigger-pain-reaction": "qa", "fibromyalgia-heat-cold-pain": "cloze",
-    "fibromyalgia-symptom-cluster": "cloze", "fibromyalgia-muscle-pain-key-symptom": "cloze",
-    "fibromyalgia-likely-suspect": "qa", "fibromyalgia-no-single-cause": "cloze",
-    "fibromyalgia-experts-agree-factors": "qa", "fibromyalgia-half-true": "qa", "pain-nerves-inflamed": "qa",
-    "pet-scans-widespread-neuroinflammation": "qa", "spinal-fluid-proteins": "qa",
-    "problem-in-pain-processing-systems": "qa", "disease-of-pain-processing": "cloze",
-    "brain-areas-size-shape": "qa", "brain-connection-differences": "qa", "pain-areas-awkward-pauses": "qa",
-    "miscommunication-painful-sensations": "cloze", "genetics-microglia-spine": "qa",
-    "microglia-research-targets": "qa", "ldn-limits-microglia": "qa", "ldn-not-approved": "qa",
-    "neuroinflammation-medications-help": "qa", "abraham-optimistic-therapies": "qa",
+    "microglia-go-to-injury-infection": "cloze", "microglia-alarm-system": "qa", "microglia-part-of-response": "qa",
+    "microglia-activity-inflammation": "cloze", "inflammation-healing": "qa", "chronic-inflammation-problems": "qa",
+    "microglia-new-discovery": "cloze", "microglia-neurological-diseases": "qa", "brain-fog-names": "qa",
+    "microglia-brain-fog-factor": "qa", "brain-fog-hypothesis-effect": "cloze", "yasui-2014-pain-types": "cloze",
+    "hyperalgesia-definition": "qa", "hyperalgesia-injury": "qa", "allodynia-definition": "qa",
+    "allodynia-mechanical-definition": "qa", "allodynia-mechanical-examples": "cloze",
+    "allodynia-tactile-definition": "qa", "microglia-pain-non-inflammatory": "cloze",
+    "fibromyalgia-heat-cold-pain": "cloze", "fibromyalgia-symptom-cluster": "cloze",
+    "fibromyalgia-muscle-pain-key-symptom": "cloze", "fibromyalgia-likely-suspect": "qa",
+    "fibromyalgia-no-single-cause": "cloze", "fibromyalgia-experts-agree-factors": "qa",
+    "fibromyalgia-half-true": "qa", "pain-nerves-inflamed": "qa", "pet-scans-widespread-neuroinflammation": "qa",
+    "spinal-fluid-proteins": "qa", "problem-in-pain-processing-systems": "qa", "brain-areas-size-shape": "qa",
+    "brain-regions-smaller": "qa", "brain-connection-differences": "qa", "pain-areas-awkward-pauses": "qa",
+    "miscommunication-painful-sensations": "cloze", "genetics-microglia-spine": "qa", "ldn-limits-microglia": "qa",
+    "ldn-not-approved": "qa", "neuroinflammation-medications-help": "qa",
 }
+# Second-edition ids gone in the third edition (issue 17, deck-review-2.md): merged into the kept id named, or cut
+# (None), with their kind in the second edition.
+THIRD_EDITION_GONE = {
+    "microglia-move-freely": ("microglia-go-to-injury-infection", "qa"),
+    "brain-fog-hypothesis-trigger": ("brain-fog-hypothesis-effect", "qa"),
+    "yasui-2014-spinal-microglia": ("yasui-2014-pain-types", "qa"),
+    "pain-types-key-features-fibromyalgia": ("yasui-2014-pain-types", "qa"),
+    "microglia-tactile-allodynia": ("microglia-pain-non-inflammatory", "qa"),
+    "fibromyalgia-bigger-pain-reaction": ("fibromyalgia-heat-cold-pain", "qa"),
+    "disease-of-pain-processing": ("problem-in-pain-processing-systems", "cloze"),
+    "microglia-research-targets": (None, "qa"),
+    "abraham-optimistic-therapies": (None, "qa"),
+}
+# A second-edition tombstone the third edition brought back (its fact asked on its own again).
+RESTORED = {"brain-regions-smaller"}
 # First-edition ids that are gone: merged into the kept id named, or cut (None).
 GONE = {
     "micro-means-small": "microglia-literal-meaning", "microglia-alarm-purpose": "microglia-alarm-system",
-    "yasui-2014-model": "yasui-2014-spinal-microglia", "yasui-2014-year": None,
+    "yasui-2014-model": "yasui-2014-pain-types", "yasui-2014-year": None,
     "hyperalgesia-turning-up-volume": None, "hyperalgesia-earlier-back-pain": "hyperalgesia-injury",
     "allodynia-tactile-example": "allodynia-tactile-definition",
     "microglia-pain-mechanisms-unknown": "microglia-pain-non-inflammatory",
@@ -114,13 +124,14 @@ GONE = {
     "early-research-came-up-short": "fibromyalgia-muscle-pain-key-symptom",
     "early-research-wrong-place": "problem-in-pain-processing-systems",
     "pet-scans-method": "pet-scans-widespread-neuroinflammation", "spinal-fluid-method": "spinal-fluid-proteins",
-    "pain-sensing-system-out-of-whack": "fibromyalgia-bigger-pain-reaction",
-    "more-than-neuroinflammation": "brain-areas-size-shape", "brain-regions-smaller": "brain-areas-size-shape",
+    "pain-sensing-system-out-of-whack": "fibromyalgia-heat-cold-pain",
+    "more-than-neuroinflammation": "brain-areas-size-shape",
     "pain-areas-constant-communication": "pain-areas-awkward-pauses",
     "ldn-research-attention": "ldn-limits-microglia", "ldn-off-label": "ldn-not-approved",
     "research-points-to-new-treatments": "neuroinflammation-medications-help",
+    **{old_id: into for old_id, (into, _) in THIRD_EDITION_GONE.items()},
 }
-NEW: set[str] = set()  # ids first added in the second edition
+NEW: set[str] = set()  # ids first added after the first edition
 
 # The papers a card may cite, with the words by which the article ties a sentence to that paper.
 TIED = {"yasui-2014": "A 2014 study"}
@@ -142,70 +153,81 @@ COVERAGE = {
     "V7": ("glia-reuptake-definition", "clean-up of used chemicals"),
     "V8": ("glia-myelin-insulation", "myelin sheaths"), "V9": ("glia-myelin-insulation", "essential"),
     "V10": ("myelin-damage-multiple-sclerosis", "multiple sclerosis"),
-    "V11": ("microglia-literal-meaning", "'micro' means small"),
-    "V12": ("microglia-literal-meaning", "glial cells"), "V13": ("microglia-move-freely", "move freely"),
+    "V11": ('microglia-literal-meaning', "'micro' means small"), "V12": ("microglia-literal-meaning", "glial cells"),
+    "V13": ("microglia-go-to-injury-infection", "move freely"),
     "V14": ("microglia-go-to-injury-infection", "injury or infection"),
     "V15": ("microglia-alarm-system", "alarm system"), "V16": ("microglia-alarm-system", "try to fix"),
     "V17": ("microglia-part-of-response", "response"), "V18": ("microglia-activity-inflammation", "inflammation"),
     "V19": ("inflammation-healing", "healing process"), "V20": ("chronic-inflammation-problems", "myriad"),
     "V21": ("microglia-new-discovery", "relatively new discovery"),
-    "V22": ("microglia-new-discovery", "{{c2::much we still don't understand}}"),
+    "V22": ('microglia-new-discovery', "much we still don't understand"),
     "V23": ("microglia-neurological-diseases", "nearly all"), "V24": ("brain-fog-names", "fibro fog"),
     "V25": ("microglia-brain-fog-factor", "one of many physiological factors"),
-    "V26": ("brain-fog-hypothesis-trigger", "certain molecules"),
+    "V26": ("brain-fog-hypothesis-effect", "{{c3::certain molecules}}"),
     "V27": ("brain-fog-hypothesis-effect", "{{c1::inflammation}}"),
-    "V28": ("brain-fog-hypothesis-effect", "{{c2::brain function}}"),
-    "V29": ("yasui-2014-spinal-microglia", "microglial activation in the spine"),
+    "V28": ("brain-fog-hypothesis-effect", "impairs brain function"),
+    "V29": ("yasui-2014-pain-types", "{{c3::chronic spinal microglial activation}}"),
     "V30": ("yasui-2014-pain-types", "{{c2::mechanical allodynia}}"),
-    "V31": ("pain-types-key-features-fibromyalgia", "key features"),
+    "V31": ("yasui-2014-pain-types", "key features of fibromyalgia"),
     "V32": ("hyperalgesia-definition", "amplification of pain"),
     "V33": ("hyperalgesia-definition", "quote:turning up the volume"),
-    "V34": ("hyperalgesia-injury", "injury hurts especially bad"),
-    "V35": ("hyperalgesia-injury", "back pain"), "V36": ("allodynia-definition", "normally doesn't cause pain"),
+    "V34": ("hyperalgesia-injury", "injury hurts especially bad"), "V35": ("hyperalgesia-injury", "back pain"),
+    "V36": ('allodynia-definition', "normally doesn't cause pain"),
     "V37": ("allodynia-mechanical-definition", "movement"),
     "V38": ("allodynia-mechanical-examples", "gentle massage"),
-    "V39": ("microglia-tactile-allodynia", "tactile allodynia"),
+    "V39": ("microglia-pain-non-inflammatory", "{{c3::tactile allodynia}}"),
     "V40": ("allodynia-tactile-definition", "light pressure"), "V41": ("allodynia-tactile-definition", "waistband"),
     "V42": ("microglia-pain-non-inflammatory", "other than inflammation"),
-    "V43": ("microglia-pain-non-inflammatory", "{{c2::have yet to work out}}"),
+    "V43": ("microglia-pain-non-inflammatory", "have yet to work out"),
     "V44": ("genetics-microglia-spine", "microglia in the spine"),
-    "V45": ("microglia-research-targets", "understand what's causing the symptoms"),
-    "V46": ("microglia-research-targets", "targets for future research and treatments"),
+    "V45": ('genetics-microglia-spine', "quote:understand what's causing the symptoms"),
+    "V46": ("genetics-microglia-spine", "quote:targets for future research and treatments"),
     "V47": ("ldn-limits-microglia", "limit the activity of microglia"),
     "V48": ("ldn-limits-microglia", "research attention"), "V49": ("ldn-not-approved", "already on the market"),
     "V50": ("ldn-not-approved", "not approved"), "V51": ("ldn-not-approved", "off-label"),
-    "V52": ("yasui-2014-spinal-microglia", "chronic fatigue syndrome model"),
-    "C1": ("fibromyalgia-symptom-cluster", "foggy thinking"),
-    "C2": ("fibromyalgia-likely-suspect", "a lot to learn"), "C3": ("fibromyalgia-likely-suspect", "likely suspect"),
+    "V52": ("yasui-2014-pain-types", "chronic fatigue syndrome model"),
+    "C1": ("fibromyalgia-symptom-cluster", "foggy thinking"), "C2": ("fibromyalgia-likely-suspect", "a lot to learn"),
+    "C3": ("fibromyalgia-likely-suspect", "likely suspect"),
     "C4": ("fibromyalgia-likely-suspect", "inflammation in the brain"),
     "C5": ("pain-nerves-inflamed", "quote:brain scans of patients with fibromyalgia show this neuroinflammation"),
     "C6": ("pain-nerves-inflamed", "inflamed and irritated"),
-    "C7": ("fibromyalgia-muscle-pain-key-symptom", "{{c1::Muscle pain}}"),
-    "C8": ("fibromyalgia-muscle-pain-key-symptom", "early research looked there"),
+    "C7": ("fibromyalgia-muscle-pain-key-symptom", "muscle pain is one of the key symptoms"),
+    "C8": ("fibromyalgia-muscle-pain-key-symptom", "{{c1::the aching muscles}}"),
     "C9": ("fibromyalgia-muscle-pain-key-symptom", "came up short"),
     "C10": ("problem-in-pain-processing-systems", "wrong place"),
     "C11": ("problem-in-pain-processing-systems", "pain processing systems"),
-    "C12": ("fibromyalgia-bigger-pain-reaction", "out of whack"),
-    "C13": ("fibromyalgia-bigger-pain-reaction", "bigger-than-normal"),
-    "C14": ("fibromyalgia-heat-cold-pain", "other people don't find painful"),
-    "C15": ("disease-of-pain-processing", "disease of {{c1::pain processing}}"),
+    "C12": ("fibromyalgia-heat-cold-pain", "out of whack"),
+    "C13": ("fibromyalgia-heat-cold-pain", "{{c2::bigger-than-normal}}"),
+    "C14": ('fibromyalgia-heat-cold-pain', "other people don't find painful"),
+    "C15": ("fibromyalgia-heat-cold-pain", "disease of pain processing"),
     "C16": ("pet-scans-widespread-neuroinflammation", "PET scans"),
     "C17": ("pet-scans-widespread-neuroinflammation", "widespread neuroinflammation"),
     "C18": ("spinal-fluid-proteins", "spinal fluid"), "C19": ("spinal-fluid-proteins", "proteins"),
-    "C20": ("brain-areas-size-shape", "aren't the only culprit"), "C21": ("brain-areas-size-shape", "size and shape"),
-    "C22": ("brain-areas-size-shape", "smaller than expected"), "C23": ("brain-connection-differences", "connections"),
+    "C20": ('brain-areas-size-shape', "quote:aren't the only culprit"),
+    "C21": ("brain-areas-size-shape", "size and shape"), "C22": ("brain-regions-smaller", "smaller"),
+    "C23": ("brain-connection-differences", "connections"),
     "C24": ("pain-areas-awkward-pauses", "constant communication"), "C25": ("pain-areas-awkward-pauses", "pauses"),
     "C26": ("miscommunication-painful-sensations", "cold, pressure or exercise"),
     "C27": ("fibromyalgia-no-single-cause", "a single cause"),
     "C28": ("fibromyalgia-experts-agree-factors", "related brain changes"),
-    "C29": ("fibromyalgia-half-true", "all in their heads"), "C30": ("fibromyalgia-half-true", "half true"),
+    "C29": ("fibromyalgia-half-true", "all in their heads"), "C30": ("fibromyalgia-half-true", "quote:half true"),
     "C31": ("neuroinflammation-medications-help", "point toward new treatments"),
     "C32": ("neuroinflammation-medications-help", "target"),
-    "C33": ("abraham-optimistic-therapies", "optimistic"),
-    "C34": ("abraham-optimistic-therapies", "quote:great hope"),
+    "C33": ("neuroinflammation-medications-help", "optimistic"),
+    "C34": ("neuroinflammation-medications-help", "quote:great hope"),
     "C35": ("pain-nerves-inflamed", "pain management expert"),
 }
 
+
+# The key terms deck-review-2.md (issue 17) found only in a question or as visible cloze context: each is now what
+# a card asks for (an answer or a deletion).
+STEM_ONLY_IN_REVIEW_2 = {
+    "ldn-limits-microglia": "low-dose naltrexone", "pet-scans-widespread-neuroinflammation": "PET",
+    "spinal-fluid-proteins": "spinal fluid", "fibromyalgia-muscle-pain-key-symptom": "aching muscles",
+    "brain-regions-smaller": "smaller", "fibromyalgia-experts-agree-factors": "related brain changes",
+    "microglia-alarm-system": "alerting other parts of the immune system",
+    "pain-areas-awkward-pauses": "constant communication",
+}
 
 @pytest.fixture(scope="module")
 def bibliography() -> dict[str, dict]:
@@ -312,41 +334,78 @@ def test_every_fact_of_the_reviews_coverage_table_is_still_taught(items):
 
 
 FIRST_EDITION = "d85cbbf"  # the last commit with the first edition of the deck (80 notes)
+SECOND_EDITION = "4f96565"  # the last commit with the second edition (56 notes)
 
 
-def test_the_second_edition_updates_the_first_in_place_and_keeps_reviews(deckbuild, anki, tmp_path):
+def _edition(commit: str, cards: Path) -> None:
+    """Write the cards folder of an earlier edition, read from git history, into cards (or skip)."""
     if shutil.which("git") is None:
-        pytest.skip("git is needed to read the first edition from history")
-    old = tmp_path / "first" / "cards"
-    old.mkdir(parents=True)
+        pytest.skip("git is needed to read an earlier edition from history")
+    cards.mkdir(parents=True)
     for name in ("sources.yaml", "microglia.yaml", "pain-types.yaml", "mechanisms.yaml", "deckbuild-state.json"):
-        shown = subprocess.run(["git", "show", f"{FIRST_EDITION}:cards/{name}"], cwd=CARDS.parent,
+        shown = subprocess.run(["git", "show", f"{commit}:cards/{name}"], cwd=CARDS.parent,
                                capture_output=True, check=False)
         if shown.returncode:
-            pytest.skip("the first edition is not in this checkout's git history")
-        (old / name).write_bytes(shown.stdout)
-    assert deckbuild("build", old, "-o", tmp_path / "first.apkg").exit_code == 0
-    anki.import_apkg(tmp_path / "first.apkg")
+            pytest.skip(f"edition {commit} is not in this checkout's git history")
+        (cards / name).write_bytes(shown.stdout)
+
+
+def _review(anki, wanted: dict[str, int]) -> dict[str, int]:
+    """Answer the card of each named note with the given ord; return their card ids."""
     reviewed = {}
     for card in anki.cards():
-        note = card.note()
-        if note["Id"] in ("hyperalgesia-definition", "glial-cells-forms-and-functions") and card.ord == \
-                (1 if note["Id"] == "glial-cells-forms-and-functions" else 0):
+        note_id = card.note()["Id"]
+        if wanted.get(note_id) == card.ord:
             anki.answer(card.id)
-            reviewed[note["Id"]] = card.id
-    assert len(reviewed) == 2
-    new = shutil.copytree(CARDS, tmp_path / "second" / "cards")
-    assert deckbuild("build", new, "-o", tmp_path / "second.apkg").exit_code == 0
-    log = anki.import_apkg(tmp_path / "second.apkg")
-    counts = log_counts(log)
+            reviewed[note_id] = card.id
+    assert len(reviewed) == len(wanted)
+    return reviewed
+
+
+def _assert_reviews_kept(anki, reviewed: dict[str, int]) -> None:
+    """Each reviewed card still exists with its one review."""
+    for card_id in reviewed.values():
+        assert anki.col.get_card(card_id).reps == 1
+        assert anki.col.db.scalar("select count() from revlog where cid = ?", card_id) == 1
+
+
+def test_this_edition_updates_the_first_in_place_and_keeps_reviews(deckbuild, anki, tmp_path):
+    _edition(FIRST_EDITION, tmp_path / "first" / "cards")
+    assert deckbuild("build", tmp_path / "first" / "cards", "-o", tmp_path / "first.apkg").exit_code == 0
+    anki.import_apkg(tmp_path / "first.apkg")
+    # c2 of glial-cells-forms-and-functions and c1 of yasui-2014-pain-types keep their numbers through both editions
+    reviewed = _review(anki, {"hyperalgesia-definition": 0, "glial-cells-forms-and-functions": 1,
+                              "yasui-2014-pain-types": 0, "brain-regions-smaller": 0})
+    new = shutil.copytree(CARDS, tmp_path / "now" / "cards")
+    assert deckbuild("build", new, "-o", tmp_path / "now.apkg").exit_code == 0
+    counts = log_counts(anki.import_apkg(tmp_path / "now.apkg"))
     assert counts["new"] == 0 and counts["conflicting"] == 0
     assert counts["updated"] + counts["duplicate"] == len(KEPT)
     notes = anki.notes()
     assert set(notes) == set(KEPT) | set(GONE)  # the import deletes nothing; the build names what to delete
     assert "support functions" in notes["glial-cells-forms-and-functions"]["Text"]
-    for card_id in reviewed.values():  # the review history is still on the same card
-        assert anki.col.get_card(card_id).reps == 1
-        assert anki.col.db.scalar("select count() from revlog where cid = ?", card_id) == 1
+    assert "{{c3::chronic spinal microglial activation}}" in notes["yasui-2014-pain-types"]["Text"]
+    assert "smaller" in notes["brain-regions-smaller"]["Answer"]  # merged away in the second edition, back now
+    _assert_reviews_kept(anki, reviewed)
+
+
+def test_this_edition_updates_the_second_in_place_and_keeps_reviews(deckbuild, anki, tmp_path):
+    _edition(SECOND_EDITION, tmp_path / "second" / "cards")
+    assert deckbuild("build", tmp_path / "second" / "cards", "-o", tmp_path / "second.apkg").exit_code == 0
+    anki.import_apkg(tmp_path / "second.apkg")
+    second = set(anki.notes())
+    assert len(second) == 56 and set(THIRD_EDITION_GONE) <= second and not RESTORED & second
+    reviewed = _review(anki, {"yasui-2014-pain-types": 1, "fibromyalgia-heat-cold-pain": 0,
+                              "pet-scans-widespread-neuroinflammation": 0})
+    new = shutil.copytree(CARDS, tmp_path / "third" / "cards")
+    assert deckbuild("build", new, "-o", tmp_path / "third.apkg").exit_code == 0
+    counts = log_counts(anki.import_apkg(tmp_path / "third.apkg"))
+    assert counts["conflicting"] == 0 and counts["new"] == len(RESTORED)
+    assert counts["updated"] + counts["duplicate"] == len(KEPT) - len(RESTORED)
+    notes = anki.notes()
+    assert set(notes) == second | RESTORED
+    assert "PET" in notes["pet-scans-widespread-neuroinflammation"]["Answer"]
+    _assert_reviews_kept(anki, reviewed)
 
 
 def test_the_committed_state_file_remembers_the_cut_ids_as_tombstones():
@@ -354,6 +413,17 @@ def test_the_committed_state_file_remembers_the_cut_ids_as_tombstones():
     assert {key for key, entry in state.items() if not entry.get("removed")} == set(KEPT) | NEW
     assert {key for key, entry in state.items() if entry.get("removed")} == set(GONE)
     assert all(state[key]["kind"] == kind for key, kind in KEPT.items())
+    assert all(state[key]["kind"] == kind for key, (_, kind) in THIRD_EDITION_GONE.items())
+    first = json.loads(subprocess.run(["git", "show", f"{FIRST_EDITION}:cards/deckbuild-state.json"],
+                                      cwd=CARDS.parent, capture_output=True, check=False).stdout or "{}")
+    if first:  # every id, kept, gone or restored, still has the note id the first edition gave it
+        assert all(state[key]["nid"] == entry["nid"] for key, entry in first["items"].items())
+
+
+def test_the_facts_review_2_found_only_in_questions_are_now_asked(items):
+    by_id = {item["id"]: item for item in items}
+    for item_id, words in STEM_ONLY_IN_REVIEW_2.items():
+        assert any(_normal(words) in _normal(answer) for answer in _answers(by_id[item_id])), item_id
 
 
 def test_coverage_counts_every_fact_sentence_of_both_articles_and_skips_only_furniture():
