@@ -37,14 +37,17 @@ def _cache(cache_dir: Path | None, no_cache: bool) -> Cache:
 
 
 EXIT_CODES = """\b
-Exit codes: 0 success; 1 problems in the cards (or warnings under
-check --strict, coverage under coverage --min or --min-asked); 2 usage
-errors (a wrong option or path, an output deckbuild won't overwrite); 3
-the machine stopped the work (a permission, a full or read-only disk, a
-name too long, Anki running);
-4 a bug in deckbuild (please report it; --debug or DECKBUILD_DEBUG=1
-shows the traceback); 130 interrupted (Ctrl-C), nothing half-written."""
-COLLECTION_PATH = '"$HOME/.local/share/Anki2/User 1/collection.anki2"'
+Exit codes:
+  0    success
+  1    problems in the cards; warnings under check --strict; coverage
+       under coverage --min or --min-asked
+  2    usage: a wrong option or path, an output deckbuild won't overwrite
+  3    the machine stopped the work: a permission, a full or read-only
+       disk, a name too long, Anki running
+  4    a bug in deckbuild: please report it (--debug or DECKBUILD_DEBUG=1
+       shows the traceback)
+  130  interrupted (Ctrl-C); nothing half-written"""
+COLLECTION_PATH = '~/.local/share/Anki2/"User 1"/collection.anki2'  # quoted, so a pasted example is one word
 
 
 def epilog(*examples: str) -> str:
