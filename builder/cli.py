@@ -41,7 +41,8 @@ Exit codes:
   0    success
   1    problems in the cards; warnings under check --strict; coverage
        under coverage --min or --min-asked
-  2    usage: a wrong option or path, an output deckbuild won't overwrite
+  2    usage errors: a wrong option or path, an output deckbuild won't
+       overwrite
   3    the machine stopped the work: a permission, a full or read-only
        disk, a name too long, Anki running
   4    a bug in deckbuild: please report it (--debug or DECKBUILD_DEBUG=1
