@@ -51,6 +51,14 @@ Exit codes:
   5    pull: conflicts left unsettled (--prefer settles them)
   130  interrupted (Ctrl-C), nothing half-written"""
 CONFLICTS = 5  # pull's exit code when items were edited on both sides and --prefer didn't settle them
+COLLECTION_PATH = '~/.local/share/Anki2/"User 1"/collection.anki2'  # quoted, so a pasted example is one word
+
+
+def epilog(*examples: str) -> str:
+    """A command's epilog: the exit codes, then its examples, one per line, never rewrapped (click's \\b)."""
+    return EXIT_CODES + "\n\n\b\nExamples:\n" + "\n".join(f"  {example}" for example in examples)
+
+
 REPORT = "This is a bug in deckbuild; please report it with the command you ran"
 INTERRUPTED = 130
 
@@ -181,14 +189,24 @@ def summary_lines(summary: Summary) -> list[str]:
     return lines
 
 
-@click.group(cls=Deckbuild, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
+@click.group(cls=Deckbuild, context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(
+    "deckbuild build                             # cards/ -> dist/<top-level deck>.apkg",
+    "deckbuild COMMAND --help                    # a command's options and examples",
+))
 @click.version_option(__version__, prog_name="deckbuild")
 @DEBUG
 def cli() -> None:
-    """Compile study cards written in YAML into Anki decks."""
+    """Compile study cards written in YAML into Anki decks.
+
+    New here? docs/tutorial.md in deckbuild's repository walks the whole loop:
+    build, import into Anki, edit on either side, pull and push.
+    """
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    'deckbuild build                             # cards/ -> dist/<top-level deck>.apkg',
+    'deckbuild build my-cards -o dist/biology.apkg',
+))
 @CARDS
 @APKG
 @FORCE
@@ -196,10 +214,6 @@ def cli() -> None:
 @DEBUG
 def build(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Compile CARDS_DIR (default: cards) into one .apkg for Anki.
-
-    \b
-    Example:
-      deckbuild build cards -o dist/biology.apkg
     """
     from .pipeline.build import build as build_deck
 
@@ -213,7 +227,10 @@ def build(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | N
         click.echo(line)
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    'deckbuild check',
+    'deckbuild check cards --strict              # warnings fail too (for CI)',
+))
 @CARDS
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings, not only errors.")
 @cache_options
@@ -223,10 +240,6 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
 
     Warnings print as `path:line: warning [rule] message`; an item's
     `allow: [rule]` silences a rule for it.
-
-    \b
-    Example:
-      deckbuild check cards --strict
     """
     from .commands.lint import check as check_deck
 
@@ -248,17 +261,13 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
         raise SystemExit(1)
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog('deckbuild preview cards -o preview.html     # then open preview.html?q=microglia'))
 @CARDS
 @page_output("preview.html")
 @FORCE
 @DEBUG
 def preview(cards_dir: Path, output: Path, force: bool) -> None:
     """Write one self-contained HTML page showing every card's front and back.
-
-    \b
-    Example:
-      deckbuild preview cards -o preview.html
     """
     from .commands.preview import write_preview
 
@@ -266,7 +275,10 @@ def preview(cards_dir: Path, output: Path, force: bool) -> None:
     click.echo(f"{count} cards → {output}")
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    'deckbuild coverage cards',
+    'deckbuild coverage cards -o coverage.html --min 80 --min-asked 90',
+))
 @CARDS
 @page_output("coverage.html")
 @click.option("--min", "minimum", type=click.FloatRange(0, 100), metavar="N",
@@ -282,10 +294,6 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None, minimum_asked
 
     Prints each text's share quoted, then `text-path:line: uncovered: "…"` for every sentence no card quotes;
     then how many quoted sentences have an asked word, and `text-path:line: never asked: "…"` for the others.
-
-    \b
-    Example:
-      deckbuild coverage cards -o coverage.html --min 80 --min-asked 90
     """
     from .commands.coverage import asked_line, percent, report_lines, write_coverage
 
@@ -315,7 +323,7 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None, minimum_asked
         raise SystemExit(1)
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog('deckbuild watch cards -o dist/biology.apkg'))
 @CARDS
 @APKG
 @FORCE
@@ -323,10 +331,6 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None, minimum_asked
 @DEBUG
 def watch(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Rebuild CARDS_DIR on every save; a save with errors keeps the last good .apkg.
-
-    \b
-    Example:
-      deckbuild watch cards -o dist/biology.apkg
     """
     from .commands.watch import watch as watch_tree
 
@@ -347,17 +351,16 @@ def watch(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | N
         pass  # Ctrl-C is how a watch ends: exit 0
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    'deckbuild ids cards',
+    'git diff cards/                             # review the new ids, then commit them',
+))
 @CARDS
 @DEBUG
 def ids(cards_dir: Path) -> None:
     """Give every item without an `id` one derived from its question, editing files in place.
 
     Only the new `id:` lines are inserted; everything else stays byte-identical.
-
-    \b
-    Example:
-      deckbuild ids cards
     """
     from .commands.ids import assign_ids
 
@@ -367,7 +370,7 @@ def ids(cards_dir: Path) -> None:
     click.echo(f"{len(added)} id{'s' * (len(added) != 1)} added.")
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(f'deckbuild diff cards --collection {COLLECTION_PATH}'))
 @CARDS
 @click.option("--collection", "collection", required=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -377,10 +380,6 @@ def diff(cards_dir: Path, collection: Path) -> None:
     """Predict what importing the build into an Anki collection would do, without touching it (= push --dry-run).
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
-
-    \b
-    Example:
-      deckbuild diff cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
     _predict(cards_dir, collection)
 
@@ -390,7 +389,10 @@ COLLECTION = click.option("--collection", "collection", required=True,
                           help="The Anki collection file (collection.anki2). Close Anki first.")
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    f'deckbuild pull cards --collection {COLLECTION_PATH} --dry-run',
+    f'deckbuild pull cards --collection {COLLECTION_PATH} --prefer anki',
+))
 @CARDS
 @COLLECTION
 @click.option("--prefer", type=click.Choice(["anki", "yaml"]),
@@ -406,9 +408,6 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
     pip install '.[anki]' (installs both). Exits 5 when items edited on
     both sides are left unsettled (--prefer anki or --prefer yaml settles them).
 
-    \b
-    Example:
-      deckbuild pull cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
     from .commands.pull import pull as pull_edits, restore_state as restore
 
@@ -424,7 +423,10 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
             raise SystemExit(CONFLICTS)
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    f'deckbuild push cards --collection {COLLECTION_PATH}',
+    f'deckbuild push cards --collection {COLLECTION_PATH} --yes',
+))
 @CARDS
 @COLLECTION
 @APKG
@@ -439,10 +441,6 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
     """Build, back up the collection, and apply the build to it: import, convert, remove, move, delete.
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
-
-    \b
-    Example:
-      deckbuild push cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
     if dry_run:
         _predict(cards_dir, collection)

@@ -443,7 +443,7 @@ def test_coverage_counts_every_fact_sentence_of_both_articles_and_skips_only_fur
     coverage = measure(cards_dir=CARDS)
     assert not coverage.unread
     counts = {article.source.key: (article.covered, len(article.sentences)) for article in coverage.articles}
-    assert counts == {"dellwo-2022": (30, 30), "cleveland-clinic": (38, 38)}  # the README quotes these figures
+    assert counts == {"dellwo-2022": (30, 30), "cleveland-clinic": (38, 38)}  # docs/deck.md quotes these figures
     for article in coverage.articles:
         skipped = " ".join(" ".join(article.text[a:b].split()) for a, b in article.skipped)
         for quoted in article.quoted:  # no card quotes what the skip list calls furniture
