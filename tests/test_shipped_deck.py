@@ -277,7 +277,7 @@ STEM_ONLY_IN_REVIEW_4 = [
 STEM_ONLY_IN_REVIEW_5 = [
     ("ldn-limits-microglia", "low-dose naltrexone"), ("pet-scans-widespread-neuroinflammation", "widespread"),
     ("spinal-fluid-proteins", "proteins"),
-    ("genetics-research-targets", "targets"), ("allodynia-mechanical-examples", "mechanical allodynia"),
+    ("genetics-research-targets", "targets"), ("allodynia-mechanical-examples", "the brush of clothing against your skin"),
 ]
 # Answers a learner would give to any card of this deck: none may answer more than one card (review 4, D02, D04, D05).
 REFLEXES = ("fibromyalgia", "neuroinflammation", "pain processing", "mechanical")
