@@ -346,13 +346,20 @@ def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note], *, k
     that its next edit can be read item by item.
     """
     rows = [tuple(i)[:-1] for i in items]
-    return (
-        digest,
-        str(folder),
-        marshal.dumps((rows, [(n.id, n.guid, n.kind, n.deck, n.fields, n.tags, n.ords, n.digest, n.removed,
-                               tuple((m.name, str(m.path)) for m in n.media)) for n in notes])),
-        b"".join(map(item_key, rows)) if keys is None else keys,
-    ) + ((raw,) if raw is not None else ())
+    return pack_rows(folder, digest, rows, list(map(note_row, notes)),
+                     keys=b"".join(map(item_key, rows)) if keys is None else keys, raw=raw)
+
+
+def pack_rows(folder: Path, digest: bytes, rows: list[tuple], note_rows: list[tuple], *, keys: bytes,
+              raw: bytes | None = None) -> tuple:
+    """`pack`, from the items' rows (each item less its folder) and the notes' rows (`note_row`)."""
+    return (digest, str(folder), marshal.dumps((rows, note_rows)), keys) + ((raw,) if raw is not None else ())
+
+
+def note_row(n: Note) -> tuple:
+    """A note as the plain values `pack` stores (`note_from_row` makes it again)."""
+    return (n.id, n.guid, n.kind, n.deck, n.fields, n.tags, n.ords, n.digest, n.removed,
+            tuple((m.name, str(m.path)) for m in n.media))
 
 
 def stored_bytes(entry: tuple | None) -> bytes | None:

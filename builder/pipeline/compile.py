@@ -17,13 +17,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .cache import Cache, item_key, key_for, note_from_row, pack, stored_bytes, unpack, unpack_items
+from .cache import (Cache, item_key, key_for, note_from_row, note_row, pack, pack_rows, stored_bytes, unpack,
+                    unpack_items)
 from .hooks import die_with, pause
 from ..errors import UsageError
 from .load import Map, load_file
 from ..model import Item, Note, Problem, Source, Tree
 from .render import MediaStore, render_item
-from .splice import splice
+from .splice import Piece, cut, splice
 from .validate import unique_ids, validate_deck, validate_sources
 
 SOURCES = "sources.yaml"
@@ -33,6 +34,9 @@ Progress = Callable[[int, int], None]  # called with (files compiled, files to c
 PARALLEL_BYTES = 2_000_000
 # A deck file this large keeps its bytes in the cache, so its next edit re-reads only the items it touched.
 SPLICE_BYTES = 1_000_000
+# A deck file this large, compiled with no earlier version to reuse, is read in pieces on all cores.
+CUT_BYTES = 4_000_000
+_PIECES_PER_WORKER = 4  # more pieces than cores, so that a core slowed by other work holds up less
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -379,19 +383,84 @@ def _decoded_notes(cache: Cache, entry: tuple) -> list[Note] | None:
 def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], tuple, tuple | None]]:
     """Compile files, yielding in order: on all cores when there is enough work and forking is safe.
 
+    A large file compiled afresh is cut into pieces (`splice.cut`) that compile on all cores too.
     The workers die with this process, even when it is killed with SIGKILL.
     """
-    workers = min(len(jobs), os.cpu_count() or 1)
+    global _TASKS
+    workers = os.cpu_count() or 1
     big = sum(len(job.raw) for job in jobs) >= PARALLEL_BYTES
+    pieces = {}
+    if workers >= 2 and big and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        pieces = {index: found for index, job in enumerate(jobs)
+                  if job.previous is None and len(job.raw) >= CUT_BYTES
+                  and (found := cut(job.raw, pieces=workers * _PIECES_PER_WORKER))}
+    workers = min(len(jobs) + sum(len(found) - 1 for found in pieces.values()), workers)
     if workers < 2 or not big or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         queue = collections.deque(jobs)
         jobs.clear()  # so that each Job, and the bytes it holds, goes once compiled
         while queue:
             yield compile_file(queue.popleft())
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=die_with, initargs=(os.getpid(),)) as pool:
-        for done, (found, packed) in enumerate(pool.map(_compile_marshalled, jobs)):
-            if not done:
-                pause("compile")
-            yield found, marshal.loads(packed), None
+    tasks = [(index, piece) for index in range(len(jobs)) for piece in range(len(pieces.get(index, [None])))]
+    _TASKS = (jobs, pieces)  # inherited by the forked workers rather than sent to them
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=die_with, initargs=(os.getpid(),)) as pool:
+            done = pool.map(_compile_task, tasks)
+            for index, job in enumerate(jobs):
+                if index not in pieces:
+                    found, packed = next(done)
+                    if index == 0:
+                        pause("compile")
+                    yield found, marshal.loads(packed), None
+                    continue
+                parts = [marshal.loads(next(done)) for _ in pieces[index]]
+                if index == 0:
+                    pause("compile")
+                if not all(part[0] for part in parts):  # a piece had a problem: read the whole file for them all
+                    yield compile_file(job)
+                    continue
+                yield _joined(job, parts)
+    finally:
+        _TASKS = ()
+
+
+_TASKS: tuple = ()  # the jobs and their pieces, set before the workers are forked
+
+
+def _compile_task(task: tuple[int, int]) -> tuple[list[Problem], bytes] | bytes:
+    """In a worker: compile one job (`_compile_marshalled`) or one piece of it (`_compile_piece`)."""
+    jobs, pieces = _TASKS
+    index, piece = task
+    if index not in pieces:
+        return _compile_marshalled(jobs[index])
+    return _compile_piece(jobs[index], pieces[index][piece])
+
+
+def _compile_piece(job: Job, piece: Piece) -> bytes:
+    """One piece of a large file, as marshal bytes: (True, item rows, note rows, item keys), or (False,)
+    when the piece has any problem at all (then the whole file is read again, for its problems' sake)."""
+    known = job.sources if job.check_sources else None
+    doc, problems = load_file(job.path, shown=job.shown, raw=piece.text(job.raw), shift=(piece.after, piece.by))
+    items = validate_deck(doc, sources=known, problems=problems) if doc else []
+    del doc
+    if problems or len(items) != piece.count:
+        return marshal.dumps((False,))
+    media = MediaStore(job.root)
+    notes = [render_item(item, sources=job.sources, media=media, problems=problems) for item in items]
+    if problems:
+        return marshal.dumps((False,))
+    rows = [tuple(item)[:-1] for item in items]
+    return marshal.dumps((True, rows, list(map(note_row, notes)), b"".join(map(item_key, rows))))
+
+
+def _joined(job: Job, parts: list[tuple]) -> tuple[list[Problem], tuple, tuple[list[Item], list[Note]]]:
+    """`compile_file`'s result for a file from its pieces' results."""
+    rows = [row for part in parts for row in part[1]]
+    note_rows = [row for part in parts for row in part[2]]
+    folder = (job.path.parent,)
+    items = [_make_item(row + folder) for row in rows]
+    notes = list(map(note_from_row, note_rows))
+    value = pack_rows(job.path.parent, job.digest, rows, note_rows, keys=b"".join(part[3] for part in parts),
+                      raw=job.raw if len(job.raw) >= SPLICE_BYTES else None)
+    return [], value, (items, notes)

@@ -65,10 +65,13 @@ Found = list[tuple[int, str]]
 LineOf = Callable[[yaml.Mark], int]
 
 
-def load_file(path: Path, *, shown: str, raw: bytes | None = None) -> tuple[Document | None, list[Problem]]:
+def load_file(path: Path, *, shown: str, raw: bytes | None = None,
+              shift: tuple[int, int] = (0, 0)) -> tuple[Document | None, list[Problem]]:
     """Read one file (or its bytes, when already read) into a Document, or say every reason it can't be read.
 
     A Document can come with problems (a duplicate key) that leave the rest of it worth checking.
+    `shift` = (after, by): the values' lines past line `after` are `by` lines further down in the real
+    file (for a piece of a file cut by `splice.cut`; its other problems' lines are not shifted).
     """
     def problems(found: Found) -> list[Problem]:
         return [Problem(path=shown, line=line, message=one_line(message)) for line, message in dict.fromkeys(found)]
@@ -81,6 +84,9 @@ def load_file(path: Path, *, shown: str, raw: bytes | None = None) -> tuple[Docu
     if text is None or found:
         return None, problems(found)
     line_of = _line_finder(text)
+    if shift[1]:
+        after, by, unshifted = shift[0], shift[1], line_of
+        line_of = lambda mark: line if (line := unshifted(mark)) <= after else line + by  # noqa: E731
     try:
         data, refused, kept = _Builder(text, line_of).build()
     except yaml.MarkedYAMLError as err:
@@ -110,6 +116,8 @@ def _decode(raw: bytes) -> tuple[str | None, Found]:
         bad = [(n, byte) for n, row in enumerate(raw.split(b"\n"), 1) if (byte := _bad_byte(row))]
         bad = bad or [(raw[: err.start].count(b"\n") + 1, f"byte 0x{raw[err.start]:02x}")]
         return None, [(n, f"not UTF-8 text ({byte}); save the file as UTF-8") for n, byte in bad]
+    if not _UNPRINTABLE.search(text):  # the common case, without going line by line
+        return text, []
     found = [
         (n, f"control character U+{ord(char.group()):04X} is not allowed in YAML; delete it")
         for n, row in enumerate(text.split("\n"), 1) if (char := _UNPRINTABLE.search(row))

@@ -1,9 +1,11 @@
-"""Re-read one edited item of a deck file without parsing the rest of it."""
+"""Re-read one edited item of a deck file without parsing the rest of it; cut a large file into pieces."""
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from pathlib import Path
+from typing import NamedTuple
 
 from ..model import Item, Problem, Source
 from .load import load_file
@@ -57,3 +59,61 @@ def _moved(item: Item, by: int) -> Item:
     """An item with all its line numbers moved down by `by` lines."""
     lines = tuple(part + by if isinstance(part, int) else part for part in item.lines)
     return item._replace(line=item.line + by, lines=lines)
+
+
+class Piece(NamedTuple):
+    """A piece of a file: `raw[:head] + raw[start:end]`, holding `count` items, whose lines past line `after`
+    are `by` lines further down in the file."""
+
+    head: int
+    start: int
+    end: int
+    after: int
+    by: int
+    count: int
+
+    def text(self, raw: bytes) -> bytes:
+        """The piece's bytes, from the file's."""
+        return raw[:self.head] + raw[self.start:self.end]
+
+
+_CARDS = re.compile(rb"^cards:[ ]*(?:#[^\n]*)?\n", re.MULTILINE)
+_FIRST = re.compile(rb"(?:[ ]*(?:#[^\n]*)?\n)*( *)- ")  # blank and comment lines, then the first item
+_ODD = (b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")  # line breaks other than '\n'
+
+
+def cut(raw: bytes, *, pieces: int) -> list[Piece] | None:
+    """A deck file cut at its items' boundaries into about `pieces` texts that each parse alone; None if it
+    isn't laid out plainly enough to cut safely.
+
+    Each piece is the file's head (up to and including `cards:`) followed by a run of whole items (see
+    `Piece`), to be read with `load_file`'s `shift`, so that every value keeps its line in the real file.
+    The layout must be the plain one: `cards:` once at the left edge and last, and after it only items
+    (`- ` at one indentation), lines indented further, comments and blank lines. A cut inside a multi-line quoted value leaves a piece that doesn't parse: the caller
+    then reads the whole file, as it does when a piece has any problem at all.
+    """
+    if any(odd in raw for odd in _ODD):
+        return None
+    found = _CARDS.search(raw)
+    if found is None or _CARDS.search(raw, found.end()) is not None:
+        return None
+    body = found.end()
+    first = _FIRST.match(raw, body)
+    if first is None:
+        return None
+    indent, start = len(first[1]), first.start(1)
+    if re.compile(rb"^(?! {%d}| {%d}- |[ ]*#|[ ]*$)" % (indent + 1, indent), re.MULTILINE).search(raw, start):
+        return None  # a line at the items' own indentation or left of it that starts no item
+    starts = [m.start() for m in re.compile(rb"^ {%d}- " % indent, re.MULTILINE).finditer(raw, start)]
+    if len(starts) < 2 * pieces:
+        return None
+    after = raw.count(b"\n", 0, body)
+    out, line, at = [], after + 1, body  # `line`: the real line that `at` is on
+    per = -(-len(starts) // pieces)
+    for k in range(0, len(starts), per):
+        a = starts[k]
+        b = starts[k + per] if k + per < len(starts) else len(raw)
+        line += raw.count(b"\n", at, a)
+        at = a
+        out.append(Piece(head=body, start=a, end=b, after=after, by=line - after - 1, count=min(per, len(starts) - k)))
+    return out
