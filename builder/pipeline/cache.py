@@ -81,6 +81,33 @@ class Cache:
         except (OSError, ValueError):
             pass
 
+    def deflated(self, cards_dir: Path) -> dict[bytes, bytes] | None:
+        """The deflated chunks of the tree's last package (see `package.pack_apkg`), {} if none or damaged;
+        None when they can't be kept here (no folder; in memory, `package.remember_chunks` keeps them)."""
+        if self.folder is None or self._memory is not None:
+            return None
+        try:
+            stored = marshal.loads(self._deflated_path(cards_dir).read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return {}
+        if not isinstance(stored, dict) or not all(type(key) is bytes and len(key) == 20 and type(value) is bytes
+                                                   for key, value in stored.items()):
+            return {}
+        return stored
+
+    def keep_deflated(self, cards_dir: Path, chunks: dict[bytes, bytes]) -> None:
+        """Store a package's deflated chunks for the tree's next build (a cache that can't be written is skipped)."""
+        if self.folder is None:
+            return
+        try:
+            write_atomic(self._deflated_path(cards_dir), marshal.dumps(chunks))
+        except (OSError, ValueError):
+            pass
+
+    def _deflated_path(self, cards_dir: Path) -> Path:
+        key = key_for("deflated", str(cards_dir.resolve()), str(cards_dir))
+        return self.folder / key[:2] / f"{key}.deflated"  # type: ignore[operator]
+
     def decode(self, entry: tuple) -> tuple[list[Item], list[Note]]:
         """A file entry's items and notes; kept between builds when the cache keeps its tree in memory."""
         if self._memory is None:
