@@ -28,6 +28,8 @@ _ODD_BREAKS = re.compile("[\x85\u2028\u2029]")
 # Characters that would split a problem's one line, as escapes the reader can see.
 _BREAKS_SHOWN = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
 _REFUSED = object()  # stands for a mapping key that was refused, so its value is skipped
+# The tags of short plain values already resolved (keys, mostly): resolving depends on the value alone.
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
 
 
 class Map(dict):
@@ -265,7 +267,12 @@ class _Builder:
         """A plain value: text, a flag or nothing (numbers and dates keep their text)."""
         tag = event.tag
         if tag is None or tag == "!":
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            known = (event.value, event.implicit)
+            tag = _RESOLVED.get(known) if len(event.value) <= 24 else None
+            if tag is None:
+                tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                if len(event.value) <= 24 and len(_RESOLVED) < 8192:
+                    _RESOLVED[known] = tag
         if key and tag == _TAG + "merge":
             return self.refuse(line, "YAML merge keys (<<) are not allowed; write the keys out")
         if tag not in _SCALARS:
