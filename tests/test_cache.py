@@ -209,3 +209,17 @@ def test_a_package_made_with_the_last_packages_chunks_is_byte_identical(write_tr
     (cards / "deckbuild-state.json").write_bytes(state)
     assert deckbuild("build", cards, "-o", tmp_path / "again.apkg").exit_code == 0
     assert (tmp_path / "again.apkg").read_bytes() == (tmp_path / "afresh.apkg").read_bytes()
+
+
+def test_a_large_entry_is_written_in_parts_that_read_back_as_the_entry(tmp_path):
+    import os
+
+    from builder.pipeline.cache import _LARGE, _read_record, _write_record
+
+    large = (os.urandom(32), "/cards/sub dir/é\udcff", os.urandom(_LARGE + 3), b"k" * 1600, os.urandom(_LARGE))
+    values = [large, ("small", b"tuple"), large[:3], "text", None]
+    with (tmp_path / "records").open("wb") as stream:
+        for value in values:
+            _write_record(stream, value)
+    with (tmp_path / "records").open("rb") as stream:
+        assert [_read_record(stream) for _ in values] == values

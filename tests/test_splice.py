@@ -155,3 +155,21 @@ def test_a_large_file_compiles_in_pieces_to_what_one_process_compiles(tmp_path, 
     broken = compile_stage.compile_tree(cards)
     monkeypatch.undo()
     assert broken.problems and broken.problems == compile_stage.compile_tree(cards).problems
+
+
+@settings(max_examples=500, deadline=None)
+@given(a=st.lists(st.sampled_from([b"a", b"b", b"\n", b"ab\n", b"\n\n"]), max_size=12).map(b"".join),
+       b=st.lists(st.sampled_from([b"a", b"b", b"\n", b"ab\n", b"\n\n"]), max_size=12).map(b"".join))
+def test_the_changed_lines_are_found_in_the_bytes_as_in_the_lines(a, b):
+    from builder.pipeline import splice as splicing
+
+    if a == b:
+        return
+    old, new = a.split(b"\n"), b.split(b"\n")
+    same = min(len(old), len(new))
+    head = next((i for i in range(same) if old[i] != new[i]), same)
+    tail = next((i for i in range(same - head) if old[-1 - i] != new[-1 - i]), same - head)
+    assert splicing._first_changed_line(a, b, splicing._common_prefix(a, b)) == head
+    assert min(splicing._equal_last_lines(a, b), same - head) == tail
+    for n in range(len(old)):
+        assert splicing._Lines(a, 0, 0).line(n) == splicing._Lines.last(a).line(n) == old[n]

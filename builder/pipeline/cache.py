@@ -347,9 +347,31 @@ def _write_file(path: Path, records: list) -> None:
 
 def _write_record(stream: BinaryIO, value: Any) -> None:
     """One value, marshalled, after its length."""
-    data = marshal.dumps(value)
-    stream.write(len(data).to_bytes(8, "big"))
-    stream.write(data)
+    parts = _flat_tuple(value) if isinstance(value, tuple) else None
+    if parts is None:
+        parts = [marshal.dumps(value)]
+    stream.write(sum(map(len, parts)).to_bytes(8, "big"))
+    for part in parts:
+        stream.write(part)
+
+
+_LARGE = 1 << 20
+
+
+def _flat_tuple(value: tuple) -> list[bytes] | None:
+    """A tuple of bytes and text holding a large bytes value, marshalled in parts that `marshal.loads` reads back
+    joined as the tuple: the large values written as they are, not copied into one more large bytes value.
+    None for any other tuple."""
+    if not (0 < len(value) < 256 and all(type(part) in (bytes, str) for part in value)
+            and any(type(part) is bytes and len(part) >= _LARGE for part in value)):
+        return None
+    parts = [b")" + bytes([len(value)])]  # marshal's small tuple, then each value (neither refers to another)
+    for part in value:
+        if type(part) is bytes and len(part) >= _LARGE:
+            parts += [b"s" + len(part).to_bytes(4, "little"), part]  # marshal's bytes: its length, then them
+        else:
+            parts.append(marshal.dumps(part))
+    return parts
 
 
 def _read_record(stream: BinaryIO) -> Any:

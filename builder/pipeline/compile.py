@@ -17,8 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .cache import (Cache, item_key, key_for, note_from_row, note_row, pack, pack_rows, stored_bytes, unpack,
-                    unpack_items)
+from .cache import Cache, item_key, key_for, note_from_row, note_row, pack, pack_rows, stored_bytes, unpack
 from .hooks import die_with, pause
 from ..errors import UsageError
 from .load import Map, load_file
@@ -63,9 +62,9 @@ class Job:
     sources: dict[str, Source]
     check_sources: bool
     previous: tuple | None  # the file's last cached entry: its unchanged items' notes are reused
-    previous_raw: bytes | None = None  # a large file's last bytes and items, kept in its entry:
-    previous_items: list[Item] | None = None  # an edit inside one item then re-reads only that item
-    previous_notes: list[Note] | None = None  # the last notes, when kept in memory (`watch`) rather than marshalled
+    # A large file's items re-read where an edit inside one item changed it (`splice.splice`), and that item's index.
+    spliced: tuple[list[Item], int] | None = None
+    previous_notes: list[Note] | list[tuple] | None = None  # the last notes (or their stored rows), when read already
 
 
 def shown(cards_dir: Path, path: Path) -> str:
@@ -230,11 +229,19 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
         job = Job(path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
                   check_sources=bibliography, previous=entry)
         old_raw = stored_bytes(entry)  # kept in the entry of a large file
-        if old_raw is not None:
-            job = replace(job, previous_raw=old_raw, previous_items=_decoded_items(cache, entry))
-        if memory and entry is not None:
+        if old_raw is not None:  # a large file's last bytes and items are kept in its entry, to splice its edit
+            old_items, old_notes = _decoded(cache, entry)  # read once: a large file's items and notes are many
+            if old_notes is not None and not memory:  # the entry's marshalled copy of them is not needed again
+                entry = (entry[0], entry[1], b"", entry[3])
+                job = replace(job, previous=entry)
+            spliced = splice(path=path, shown=job.shown, raw=raw, old_raw=old_raw, old_items=old_items,
+                             sources=sources if bibliography else None) if old_items is not None else None
+            job = replace(job, spliced=spliced, previous_notes=old_notes)
+            del old_items, old_notes, spliced  # held by the job alone, as the old bytes aren't
+        elif memory and entry is not None:
             job = replace(job, previous_notes=_decoded_notes(cache, entry))
         results.append(job)
+        entry = old_raw = None  # held by the job alone, which goes once compiled
     jobs = [job for job in results if isinstance(job, Job)]
     current = {job.path.relative_to(cards_dir).as_posix() if isinstance(job, Job) else job[0] for job in results}
     saver = cache.saver(context, changed={job.path.relative_to(cards_dir).as_posix() for job in jobs},
@@ -313,10 +320,7 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
     """
     problems: list[Problem] = []
     known = job.sources if job.check_sources else None
-    spliced = None
-    if job.previous_raw is not None and job.previous_items is not None:
-        spliced = splice(path=job.path, shown=job.shown, raw=job.raw, old_raw=job.previous_raw,
-                         old_items=job.previous_items, sources=known)
+    spliced = job.spliced
     if spliced is not None and job.previous is not None and len(job.previous[3]) == 16 * len(spliced[0]):
         items, edited = spliced
         keys = [job.previous[3][16 * i:16 * i + 16] for i in range(len(items))]
@@ -341,16 +345,21 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
             if note is not None and note.media and any(media.name_for(i.path) != i.name for i in note.media):
                 note = None
         notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems))
+    del reusable
     return problems, pack(job.path.parent, job.digest, items, notes, keys=b"".join(keys),
                           raw=job.raw if len(job.raw) >= SPLICE_BYTES else None), (items, notes)
 
 
-def _decoded_items(cache: Cache, entry: tuple) -> list[Item] | None:
-    """A cache entry's items, or None if it is malformed."""
+def _decoded(cache: Cache, entry: tuple) -> tuple[list[Item] | None, list[Note] | list[tuple] | None]:
+    """A cache entry's items, and its notes (or, read from disk, their stored rows); (None, None) if malformed."""
     try:
-        return cache.decode(entry)[0] if cache.in_memory else unpack_items(entry)
+        if cache.in_memory:
+            return cache.decode(entry)
+        rows, notes = marshal.loads(entry[2])
+        folder = (Path(entry[1]),)
+        return [_make_item(row + folder) for row in rows], notes
     except (TypeError, ValueError, IndexError, EOFError):
-        return None
+        return None, None
 
 
 def _compile_marshalled(job: Job) -> tuple[list[Problem], bytes]:
@@ -359,7 +368,7 @@ def _compile_marshalled(job: Job) -> tuple[list[Problem], bytes]:
     return found, marshal.dumps(packed)
 
 
-def _reusable(previous: tuple | None, *, folder: Path, notes: list[Note] | None = None) -> dict[bytes, tuple]:
+def _reusable(previous: tuple | None, *, folder: Path, notes: list | None = None) -> dict[bytes, tuple]:
     """The notes (or stored note rows) of a file's last cached version, by the hash of what each depends on."""
     try:
         if previous is None or previous[1] != str(folder):
@@ -454,13 +463,12 @@ def _compile_piece(job: Job, piece: Piece) -> bytes:
     return marshal.dumps((True, rows, list(map(note_row, notes)), b"".join(map(item_key, rows))))
 
 
-def _joined(job: Job, parts: list[tuple]) -> tuple[list[Problem], tuple, tuple[list[Item], list[Note]]]:
-    """`compile_file`'s result for a file from its pieces' results."""
+def _joined(job: Job, parts: list[tuple]) -> tuple[list[Problem], tuple, None]:
+    """`compile_file`'s result for a file from its pieces' results (the packed values only: the caller unpacks
+    them once the pieces' rows are gone, so that a large file's items are never held twice)."""
     rows = [row for part in parts for row in part[1]]
     note_rows = [row for part in parts for row in part[2]]
-    folder = (job.path.parent,)
-    items = [_make_item(row + folder) for row in rows]
-    notes = list(map(note_from_row, note_rows))
-    value = pack_rows(job.path.parent, job.digest, rows, note_rows, keys=b"".join(part[3] for part in parts),
-                      raw=job.raw if len(job.raw) >= SPLICE_BYTES else None)
-    return [], value, (items, notes)
+    keys = b"".join(part[3] for part in parts)
+    parts.clear()
+    return [], pack_rows(job.path.parent, job.digest, rows, note_rows, keys=keys,
+                         raw=job.raw if len(job.raw) >= SPLICE_BYTES else None), None
