@@ -45,6 +45,12 @@ HEDGES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("model", re.compile(r"\bmodels?\b")),
 )
 _ANY_HEDGE = re.compile("|".join(pattern.pattern for _, pattern in HEDGES))
+# Each kind's pattern finds only text holding one of these (its words, or their stems): a quick test, in the order
+# of HEDGES, before the pattern's slower search of long text.
+_HEDGE_WORDS = (("may", "might", "could"),
+                ("suggest", "hypothes", "possib", "likely", "probabl", "seem", "appear", "believe"),
+                ("some ",), ("at least in part",), ("model",))
+_ANY_HEDGE_WORD = tuple(word for words in _HEDGE_WORDS for word in words)
 
 
 @functools.lru_cache(maxsize=4096)  # each rule reads the same few texts of an item
@@ -128,11 +134,15 @@ def item_editorial(item: Item, warn: Warn) -> Iterator[Finding]:
 
 def _hedges(item: Item, warn: Warn) -> Iterator[Finding]:
     """hedge-dropped: a kind of hedge in the quote that the card no longer has."""
-    if not item.quote or not _ANY_HEDGE.search(item.quote.lower()):
+    if not item.quote:
+        return
+    lowered = item.quote.lower()
+    if not any(word in lowered for word in _ANY_HEDGE_WORD) or not _ANY_HEDGE.search(lowered):
         return
     quote, card = fold(item.quote), fold(card_text(item))
-    dropped = sorted((found.start(), found[0]) for _, pattern in HEDGES
-                     if (found := pattern.search(quote)) and not pattern.search(card))
+    dropped = sorted((found.start(), found[0]) for (_, pattern), kind in zip(HEDGES, _HEDGE_WORDS)
+                     if any(word in quote for word in kind) and (found := pattern.search(quote))
+                     and not (any(word in card for word in kind) and pattern.search(card)))
     if dropped:
         listed = ", ".join(f"'{hedge}'" for _, hedge in dropped)
         yield warn(item, "cloze" if item.kind == "cloze" else "question", "hedge-dropped",
@@ -199,7 +209,7 @@ def _quote_unrelated(item: Item, warn: Warn) -> Iterator[Finding]:
     if not item.quote:
         return
     card = card_text(item).casefold()
-    quoted = {stem(w) for w in words(item.quote) if w not in STOP}
+    quoted = set(map(stem, set(words(item.quote)) - STOP))
     if quoted and not any(stemmed in card for stemmed in quoted):  # anywhere in the card, even inside a word
         yield warn(item, "quote", "quote-unrelated",
                    "the quote shares no word with the card; was it pasted from the wrong place?")
