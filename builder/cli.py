@@ -248,8 +248,8 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
         compiled = check_deck(cards_dir=cards_dir, cache=_cache(cache_dir, no_cache), progress=bar)
     finally:
         bar.close()
-    for warning in compiled.problems:
-        click.echo(str(warning), err=True)
+    if compiled.problems:  # one write, not one (flushed) per line: a large tree can have tens of thousands
+        click.echo("\n".join(map(str, compiled.problems)), err=True)
     count = sum(problem.severity == "warning" for problem in compiled.problems)  # notes never fail
     missing = sum(problem.severity == "note" and problem.message.startswith("text file ")
                   and " is not found; " in problem.message for problem in compiled.problems)

@@ -94,11 +94,14 @@ def _build(*, cards_dir: Path, output: Path | None, cache: Cache | None, progres
         check_output(output, cards_dir=cards_dir, force=force)
     stamp = now()
     rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)
+    chunks = cache.deflated(cards_dir) if cache is not None else None  # the last package's, mostly the same
     with environment(output, "write"), temp_dir(output.parent) as work:
-        package = pack_apkg(rows=rows, notetype_mods=new_state.notetype_mods, work=work)
+        package = pack_apkg(rows=rows, notetype_mods=new_state.notetype_mods, work=work, chunks=chunks)
         size = package.stat().st_size
         with environment(cards_dir, "write the state file into"):
             commit(cards_dir=cards_dir, package=package, output=output, state=new_state)
+    if chunks is not None:
+        cache.keep_deflated(cards_dir, chunks)  # type: ignore[union-attr]
     return Summary(output=output, size=size, **summary)
 
 

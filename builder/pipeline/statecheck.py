@@ -33,6 +33,11 @@ _KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
 _SEPARATOR = re.compile(r"[ \t\n\r]*([,}])[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 _ITEM_KEYS = ("deck", "hash", "kind", "mod", "nid")
+# The file exactly as `state.dumps` writes it, for `_written`: its head, each item's line, and its end.
+_HEAD = re.compile(r'\{"version": ([1-9][0-9]{0,5}),\n "notetypes": (\{[^\n]*\}),\n "items": \{\n')
+_LINE = re.compile(r'  "(' + ID.pattern.removesuffix(r"\Z") + r')": \{"deck": "([^"\\\x00-\x1f\x7f]+)", '
+                   r'"hash": "([0-9a-f]{16,64})", "kind": "(' + "|".join(map(re.escape, NOTETYPES)) + r')", '
+                   r'"mod": ([1-9][0-9]{0,15}), "nid": ([1-9][0-9]{0,15})(, "removed": true)?\}(,\n|\n \}\n\}\n\Z)')
 
 
 class Entry(NamedTuple):
@@ -77,6 +82,11 @@ class _Report:
 
 def parse_state(text: str, *, shown: str, first_line: int = 1) -> Parsed:
     """Parse and validate a state file's text; `first_line` is where the text starts in its file."""
+    return _written(text) or parse_carefully(text, shown=shown, first_line=first_line)
+
+
+def parse_carefully(text: str, *, shown: str, first_line: int = 1) -> Parsed:
+    """`parse_state` for any text: the general parser, which says where each problem is."""
     report = _Report(text, shown=shown, first_line=first_line)
     try:
         start = _WS.match(text).end()
@@ -99,6 +109,46 @@ def parse_state(text: str, *, shown: str, first_line: int = 1) -> Parsed:
     notetypes = _notetypes(top.values["notetypes"], pos=top.where["notetypes"], report=report)
     items = _items(text, top.starts["items"], version=version, report=report)
     return Parsed(items, notetypes, report.problems)
+
+
+def _written(text: str) -> Parsed | None:
+    """The state of a file laid out exactly as `state.dumps` writes it, with every value good; else None.
+
+    About five times quicker than the general parser, with the same checks; anything else, or any
+    problem at all, is left to the general parser, which says where each problem is.
+    """
+    head = _HEAD.match(text)
+    if head is None or int(head[1]) > VERSION:
+        return None
+    try:
+        types = json.loads(head[2])
+    except ValueError:
+        return None
+    checked: list[str] = []
+    notetypes = _notetypes(types, pos=0, report=lambda _, message: checked.append(message)) \
+        if isinstance(types, dict) else None
+    if notetypes is None or checked:
+        return None
+    version = int(head[1])
+    items: dict[str, Entry] = {}
+    nids: set[int] = set()
+    decks: set[str] = set()
+    line, pos = _LINE.match, head.end()
+    while (found := line(text, pos)) is not None:  # the line's pattern checks the id and the kind
+        key, deck, digest, kind, mod, nid, removed, end = found.groups()
+        mod, nid = int(mod), int(nid)
+        if key in items or nid in nids or mod > MAX_MOD or nid > MAX_NID or (removed and version < 2):
+            return None
+        if deck not in decks:
+            if _deck_problem(deck):
+                return None
+            decks.add(deck)
+        items[key] = Entry(digest, mod, deck, nid, kind, bool(removed))
+        nids.add(nid)
+        if end != ",\n":
+            return Parsed(items, notetypes, [])
+        pos = found.end()
+    return None
 
 
 def _unreadable(text: str, err: Exception, report: _Report) -> Problem:
