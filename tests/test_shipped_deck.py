@@ -286,7 +286,7 @@ SHOWN_ONLY_IN_REVIEW_R5 = [
     ("miscommunication-painful-sensations", "might be pauses"), ("ldn-not-approved", "has not been approved"),
     ("fibromyalgia-muscle-pain-key-symptom", "muscle pain"), ("problem-in-pain-processing-systems", "wrong place"),
     ("yasui-2014-pain-types", "CFS"), ("neuroinflammation-medications-help", "new treatments"),
-    ("fibromyalgia-heat-cold-pain", "pain-sensing system"), ("microglia-tactile-allodynia", "have yet to work out"),
+    ("fibromyalgia-heat-cold-pain", "pain-sensing system"),
     ("fibromyalgia-no-single-cause", "probably isn't a single cause"),
 ]
 REFLEXES = ("fibromyalgia", "neuroinflammation", "pain processing", "mechanical")
