@@ -6,10 +6,11 @@ Reading (`read_notes`, `read_applied`) and writing (`apply_plan` and its steps) 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -151,26 +152,58 @@ def _keep(made: Path, folder: Path) -> Path:
     raise OSError(f"no free backup name for {made.name}")
 
 
-def read_notes(col: Collection, ids: Iterable[str]) -> dict[str, AnkiNote]:
-    """The collection's notes for these item ids (by GUID), keyed by item id; ids it lacks are left out."""
-    by_guid = {guid_for(item_id): item_id for item_id in ids}
+def read_notes(col: Collection, ids: Iterable[str], *, nids: Mapping[str, int] | None = None,
+               guids: Mapping[str, str] | None = None) -> dict[str, AnkiNote]:
+    """The collection's notes for these item ids (by GUID), keyed by item id; ids it lacks are left out.
+
+    A few set-based reads whose cost follows the number of ids, not the size of the collection:
+    `nids` (the note ids the state file recorded) are read by id, Anki's primary key, and kept where
+    the note there has the item's GUID; only the rest are looked for by GUID, all in one pass (the
+    collection has no index on GUIDs). `guids` are GUIDs known already (a compiled note's).
+    """
+    guids = guids or {}
+    by_guid = {guids.get(item_id) or guid_for(item_id): item_id for item_id in ids}
+    wanted = set(by_guid.values())
+    hinted = sorted({nid for item_id, nid in (nids or {}).items() if item_id in wanted})
+    rows = {row[0]: row for chunk in chunked(hinted) for row in col.db.all(
+        f"select id, guid, mid, mod, flds, tags from notes where id in ({placeholders(chunk)})", *chunk)
+        if row[1] in by_guid}
+    missing = set(by_guid) - {row[1] for row in rows.values()}
+    if missing:
+        rows.update((row[0], row) for row in col.db.all(
+            "select id, guid, mid, mod, flds, tags from notes where guid in (select value from json_each(?))",
+            json.dumps(sorted(missing))))
+    cards: dict[int, list[tuple[int, int, int]]] = {}
+    for chunk in chunked(list(rows)):
+        for nid, cid, ord_, did in col.db.all(
+                "select nid, id, ord, case when odid then odid else did end from cards "
+                f"where nid in ({placeholders(chunk)}) order by nid, ord", *chunk):
+            cards.setdefault(nid, []).append((cid, ord_, did))
+    reviews: dict[int, int] = {}
+    for chunk in chunked([cid for found in cards.values() for cid, _, _ in found]):
+        reviews.update(col.db.all(f"select cid, count() from revlog where cid in ({placeholders(chunk)}) group by cid",
+                                  *chunk))
+    names: dict[int, str] = {}
     found: dict[str, AnkiNote] = {}
-    guids = list(by_guid)
-    for start in range(0, len(guids), 500):
-        chunk = guids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for nid, guid, mid, mod, flds, tags in col.db.all(
-                f"select id, guid, mid, mod, flds, tags from notes where guid in ({marks})", *chunk):
-            cards = tuple(AnkiCard(id=cid, ord=ord_, deck=col.decks.name(did), reviews=reviews)
-                          for cid, ord_, did, reviews in col.db.all(
-                              "select id, ord, case when odid then odid else did end, "
-                              "(select count() from revlog where cid = cards.id) from cards where nid = ? "
-                              "order by ord", nid))
-            found[by_guid[guid]] = AnkiNote(
-                id=by_guid[guid], nid=nid, kind=KINDS.get(mid), fields=tuple(flds.split("\x1f")),
-                tags=tuple(tags.split()), mod=mod, decks=tuple(dict.fromkeys(card.deck for card in cards)),
-                cards=cards)
+    for nid, guid, mid, mod, flds, tags in rows.values():
+        held = tuple(AnkiCard(id=cid, ord=ord_, deck=names[did] if did in names else names.setdefault(
+                         did, col.decks.name(did)), reviews=reviews.get(cid, 0))
+                     for cid, ord_, did in cards.get(nid, ()))
+        found[by_guid[guid]] = AnkiNote(
+            id=by_guid[guid], nid=nid, kind=KINDS.get(mid), fields=tuple(flds.split("\x1f")),
+            tags=tuple(tags.split()), mod=mod, decks=tuple(dict.fromkeys(card.deck for card in held)), cards=held)
     return found
+
+
+def chunked(values: list, size: int = 500) -> Iterator[list]:
+    """The values in slices small enough for one query's parameters."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def placeholders(chunk: list) -> str:
+    """One query parameter per value."""
+    return ",".join("?" * len(chunk))
 
 
 def notetype_mods(col: Collection) -> dict[str, int]:

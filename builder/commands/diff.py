@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 from ..pipeline.build import compile_clean, now, plan
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
-from .collection import copy_to, import_package, opened, read_applied, read_notes
+from .collection import chunked, copy_to, import_package, opened, placeholders, read_applied, read_notes
 from .push import Plan, make_plan, removed_items, tree_decks
 
 if TYPE_CHECKING:
     from anki.collection import Collection
+
+    from ..pipeline.cache import Cache
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,12 +62,13 @@ class Prediction:
         return lines
 
 
-def predict(*, cards_dir: Path, collection: Path) -> Prediction:
+def predict(*, cards_dir: Path, collection: Path, cache: Cache | None = None) -> Prediction:
     """Build the tree to a temporary .apkg, import it into a temporary copy of `collection`, and report.
 
-    It works on a copy, so Anki may even be running (what it has not saved yet is not seen).
+    It works on a copy, so Anki may even be running (what it has not saved yet is not seen). The tree
+    is compiled through `cache` (build's), which gives the same notes as compiling afresh.
     """
-    compiled, state = compile_clean(cards_dir)
+    compiled, state = compile_clean(cards_dir, cache=cache)
     rows, new_state, _ = plan(compiled.notes, state=state, stamp=now())
     gone = removed_items(state, (note.id for note in compiled.notes))
     with tempfile.TemporaryDirectory(prefix="deckbuild-diff-") as work:
@@ -73,22 +76,32 @@ def predict(*, cards_dir: Path, collection: Path) -> Prediction:
         write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg)
         copy = copy_to(collection, Path(work)) if collection.is_file() else collection
         with opened(copy, command="diff", shown=collection) as col:
-            found = read_notes(col, [note.id for note in compiled.notes] + gone)
+            known = {key: entry.nid for key, entry in state.items.items()}
+            guids = {note.id: note.guid for note in compiled.notes}
+            found = read_notes(col, [note.id for note in compiled.notes] + gone, nids=known, guids=guids)
             plan_ = make_plan(notes=compiled.notes, found=found, gone=gone, applied=read_applied(col),
                               decks=tree_decks(compiled.notes, state) | tree_decks((), new_state))
-            prediction = _import(col, apkg=apkg, rows=rows, removed=tuple(i for i in gone if i in found))
+            prediction = _import(col, apkg=apkg, rows=rows, removed=tuple(i for i in gone if i in found),
+                                 nids={i: note.nid for i, note in found.items()})
     return replace(prediction, plan=plan_)
 
 
-def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[str, ...]) -> Prediction:
-    """Import the package into the (copied) collection and read back what happened to each note."""
+def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[str, ...],
+            nids: dict[str, int]) -> Prediction:
+    """Import the package into the (copied) collection and read back what happened to each note.
+
+    `nids` are the note ids read before the import (an import keeps a matched note's id).
+    """
     log = import_package(col, apkg)
     by_guid = {row.note.guid: row.note for row in rows}
     order = {row.note.id: position for position, row in enumerate(rows)}
 
     def in_collection(entries) -> tuple[str, ...]:
         """Item ids of log entries that name a note of the collection (new, updated, duplicate)."""
-        guids = (col.db.scalar("select guid from notes where id = ?", e.id.nid) for e in entries)
+        logged = [e.id.nid for e in entries]
+        held = dict(row for chunk in chunked(logged)
+                    for row in col.db.all(f"select id, guid from notes where id in ({placeholders(chunk)})", *chunk))
+        guids = (held.get(nid) for nid in logged)
         return tuple(sorted((by_guid[g].id for g in guids if g in by_guid), key=order.__getitem__))
 
     # Anki logs a conflicting note under the id it had in the package: the one the build gave it.
@@ -99,7 +112,7 @@ def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[
     )
     updated, unchanged = in_collection(log.updated), in_collection(log.duplicate)
     moves = []
-    current = read_notes(col, updated + unchanged)
+    current = read_notes(col, updated + unchanged, nids=nids, guids={row.note.id: row.note.guid for row in rows})
     for item_id in sorted(current, key=order.__getitem__):
         wanted = rows[order[item_id]].note.deck
         moves += sorted((item_id, name, wanted) for name in current[item_id].decks

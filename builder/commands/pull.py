@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ContentError
 from ..model import Item, Note, Problem
@@ -23,6 +24,9 @@ from .collection import AnkiNote, copy_to, notetype_mods, opened, read_notes
 from .push import removed_items
 from .unrender import same_html, to_markdown
 from .yamledit import Change, Edited, edit, write
+
+if TYPE_CHECKING:
+    from ..pipeline.cache import Cache
 
 BOOKKEEPING = frozenset({"leech", "marked"})  # tags Anki adds by itself; never pulled, never compared
 FIELDS = {"qa": ("question", "answer", "extra"), "cloze": ("cloze", "extra")}  # YAML keys by Anki field index
@@ -82,19 +86,25 @@ def locked_for(cards_dir: Path, collection: Path, *, dry_run: bool) -> Iterator[
         yield
 
 
-def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_run: bool = False) -> PullReport:
-    """Bring each note edited in Anki since the last build into its item, unless its YAML changed too."""
+def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_run: bool = False,
+         cache: Cache | None = None) -> PullReport:
+    """Bring each note edited in Anki since the last build into its item, unless its YAML changed too.
+
+    The tree is compiled through `cache` (build's), which gives the same items and notes as compiling afresh.
+    """
     with locked_for(cards_dir, collection, dry_run=dry_run):  # from the state's first read to its last write
-        return _pull(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run)
+        return _pull(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run, cache=cache)
 
 
-def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool) -> PullReport:
+def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, cache: Cache | None) -> PullReport:
     """The pull, under the locks."""
-    compiled, state = compile_clean(cards_dir)
+    compiled, state = compile_clean(cards_dir, cache=cache)
     pairs = list(zip(compiled.tree.items, compiled.notes))
     gone = removed_items(state, (note.id for note in compiled.notes))
     with _reading(collection, command="pull", dry_run=dry_run) as col:
-        anki = read_notes(col, [note.id for note in compiled.notes] + gone)
+        anki = read_notes(col, [note.id for note in compiled.notes] + gone,
+                          nids={key: entry.nid for key, entry in state.items.items()},
+                          guids={note.id: note.guid for note in compiled.notes})
     outcomes: list[Outcome] = []
     files: dict[str, _FileEdits] = {}
     items = dict(state.items)
