@@ -133,6 +133,27 @@ def backup(col: Collection, path: Path) -> Path:
         raise EnvironmentFault(f"could not back up '{path}' into '{folder}': {err}; nothing was changed") from None
 
 
+def last_backup(path: Path) -> tuple[Path, float] | None:
+    """The newest backup in the `backups` folder beside the collection (Anki's or a push's), with its mtime."""
+    newest = None
+    try:
+        with os.scandir(path.parent / "backups") as listing:
+            for entry in listing:
+                if entry.name.endswith((".colpkg", path.suffix)) and not entry.name.startswith(".") \
+                        and entry.is_file() and entry.stat().st_size:
+                    mtime = entry.stat().st_mtime
+                    if newest is None or mtime > newest[1]:
+                        newest = (Path(entry.path), mtime)
+    except OSError:
+        return None
+    return newest
+
+
+def backup_interval(col: Collection) -> int:
+    """Anki's own minimum time between its automatic backups, in minutes (Preferences → Backups)."""
+    return int(col.get_preferences().backups.minimum_interval_mins)
+
+
 def _keep(made: Path, folder: Path) -> Path:
     """Move a finished backup into `folder` under its name, or its name plus a number if that is taken."""
     stem, suffix = made.stem, made.suffix

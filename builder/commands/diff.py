@@ -112,13 +112,27 @@ def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[
     )
     updated, unchanged = in_collection(log.updated), in_collection(log.duplicate)
     moves = []
-    current = read_notes(col, updated + unchanged, nids=nids, guids={row.note.id: row.note.guid for row in rows})
+    current = _decks(col, {item_id: nids[item_id] for item_id in updated + unchanged if item_id in nids})
     for item_id in sorted(current, key=order.__getitem__):
         wanted = rows[order[item_id]].note.deck
-        moves += sorted((item_id, name, wanted) for name in current[item_id].decks
+        moves += sorted((item_id, name, wanted) for name in current[item_id]
                         if name.casefold() != wanted.casefold())
     return Prediction(new=in_collection(log.new), updated=updated, unchanged=unchanged,
                       conflicting=conflicting, moves=tuple(moves), removed=removed)
+
+
+def _decks(col: Collection, nids: dict[str, int]) -> dict[str, tuple[str, ...]]:
+    """The home decks of each note's cards after the import, in card order, by item id (the note ids are
+    those read before it: an import keeps a matched note's id)."""
+    by_nid = {nid: item_id for item_id, nid in nids.items()}
+    decks: dict[str, dict[str, None]] = {}
+    names: dict[int, str] = {}
+    for chunk in chunked(sorted(by_nid)):
+        for nid, did in col.db.all("select nid, case when odid then odid else did end from cards "
+                                   f"where nid in ({placeholders(chunk)}) order by nid, ord", *chunk):
+            name = names[did] if did in names else names.setdefault(did, col.decks.name(did))
+            decks.setdefault(by_nid[nid], {})[name] = None
+    return {item_id: tuple(found) for item_id, found in decks.items()}
 
 
 def _notetype_name(col: Collection, guid: str) -> str:
