@@ -123,7 +123,9 @@ def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: boo
             # The next build must be newer than the Anki edit, so that the import replaces the edit.
             items[note.id] = (base or _entry(note, found)._replace(digest=""))._replace(mod=found.mod)
         elif verdict == "anki":
-            edits = files.setdefault(item.path, _FileEdits(doc=_load(Path(item.path), item.path)))
+            if item.path not in files:  # each file read once, however many of its items are pulled
+                files[item.path] = _FileEdits(doc=_load(Path(item.path), item.path))
+            edits = files[item.path]
             outcomes += _changes(item, note, found, edits)
     for item_id in gone:
         if item_id in anki:
@@ -376,7 +378,9 @@ def _apply(files: dict[str, _FileEdits], *, compiled: Compiled,
             continue
         found: list[Problem] = []
         items = validate_deck(result.doc, sources=compiled.tree.sources, problems=found)
-        notes = [render_item(item, sources=compiled.tree.sources, media=media, problems=found) for item in items]
+        # Only the pulled items changed: the file's other items rendered without errors a moment ago.
+        notes = [render_item(item, sources=compiled.tree.sources, media=media, problems=found) for item in items
+                 if item.id in edits.pulled]
         problems += [Problem(path=p.path, line=p.line, message=f"after pulling from Anki: {p.message}")
                      for p in found if p.is_error]
         digests.update((n.id, n.digest) for n in notes if n.id in edits.pulled)
