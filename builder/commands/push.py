@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..pipeline.build import Summary, build, compile_clean, default_output, tree_locked
+from ..pipeline.cache import Cache
 from ..pipeline.hooks import pause
 from ..pipeline.lock import collection_lock, locked
 from ..pipeline.notetypes import NOTETYPES
@@ -24,8 +25,6 @@ from ..pipeline.state import FILENAME, State, read_state, save_state
 from .collection import (AnkiNote, Applied, apply_plan, backup, backup_interval, last_backup, opened, read_applied,
                          read_notes)
 
-if TYPE_CHECKING:
-    from ..pipeline.cache import Cache
 
 # A switch keeps card numbers. Only card 1 is the same fact on both sides (the forward card, c1):
 # a reverse card asks the other way round and a c2 hides another part, so neither has a counterpart.
@@ -117,6 +116,8 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
     `confirm` asks before removing. The plan is made before the build (which never touches the
     collection), so that the backup, when one is due, comes before anything is written.
     """
+    # The tree is compiled twice (to plan, then by the build): held in memory, the second reads nothing again.
+    cache = cache if cache is not None and cache.in_memory else Cache(cache.folder if cache else None, memory=True)
     with tree_locked(cards_dir):
         compiled, before = compile_clean(cards_dir, cache=cache)  # every content error before anything is touched
         output = output or default_output(compiled.notes)
