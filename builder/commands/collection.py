@@ -177,7 +177,7 @@ def read_notes(col: Collection, ids: Iterable[str], *, nids: Mapping[str, int] |
                guids: Mapping[str, str] | None = None) -> dict[str, AnkiNote]:
     """The collection's notes for these item ids (by GUID), keyed by item id; ids it lacks are left out.
 
-    A few set-based reads whose cost follows the number of ids, not the size of the collection:
+    Four set-based queries whose cost follows the number of ids, not the size of the collection:
     `nids` (the note ids the state file recorded) are read by id, Anki's primary key, and kept where
     the note there has the item's GUID; only the rest are looked for by GUID, all in one pass (the
     collection has no index on GUIDs). `guids` are GUIDs known already (a compiled note's).
@@ -186,24 +186,22 @@ def read_notes(col: Collection, ids: Iterable[str], *, nids: Mapping[str, int] |
     by_guid = {guids.get(item_id) or guid_for(item_id): item_id for item_id in ids}
     wanted = set(by_guid.values())
     hinted = sorted({nid for item_id, nid in (nids or {}).items() if item_id in wanted})
-    rows = {row[0]: row for chunk in chunked(hinted) for row in col.db.all(
-        f"select id, guid, mid, mod, flds, tags from notes where id in ({placeholders(chunk)})", *chunk)
-        if row[1] in by_guid}
+    # Each set goes in as one JSON parameter: one query each, whatever the number of ids.
+    rows = {row[0]: row for row in col.db.all(
+        "select id, guid, mid, mod, flds, tags from notes where id in (select value from json_each(?))",
+        json.dumps(hinted)) if row[1] in by_guid}
     missing = set(by_guid) - {row[1] for row in rows.values()}
     if missing:
         rows.update((row[0], row) for row in col.db.all(
             "select id, guid, mid, mod, flds, tags from notes where guid in (select value from json_each(?))",
             json.dumps(sorted(missing))))
     cards: dict[int, list[tuple[int, int, int]]] = {}
-    for chunk in chunked(list(rows)):
-        for nid, cid, ord_, did in col.db.all(
-                "select nid, id, ord, case when odid then odid else did end from cards "
-                f"where nid in ({placeholders(chunk)}) order by nid, ord", *chunk):
-            cards.setdefault(nid, []).append((cid, ord_, did))
-    reviews: dict[int, int] = {}
-    for chunk in chunked([cid for found in cards.values() for cid, _, _ in found]):
-        reviews.update(col.db.all(f"select cid, count() from revlog where cid in ({placeholders(chunk)}) group by cid",
-                                  *chunk))
+    for nid, cid, ord_, did in col.db.all(
+            "select nid, id, ord, case when odid then odid else did end from cards "
+            "where nid in (select value from json_each(?)) order by nid, ord", json.dumps(sorted(rows))):
+        cards.setdefault(nid, []).append((cid, ord_, did))
+    reviews = dict(col.db.all("select cid, count() from revlog where cid in (select value from json_each(?)) "
+                              "group by cid", json.dumps([cid for found in cards.values() for cid, _, _ in found])))
     names: dict[int, str] = {}
     found: dict[str, AnkiNote] = {}
     for nid, guid, mid, mod, flds, tags in rows.values():
