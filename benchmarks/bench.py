@@ -6,6 +6,12 @@ Usage (from the repository root, with the project's virtual environment):
     python benchmarks/bench.py --shape plain,one-file  # a subset of the shapes
     python benchmarks/bench.py --quick               # every shape at 1/25 of its size, 1 run: seconds
     python benchmarks/bench.py --floor TREE OUT      # only the floor: parse TREE, write OUT with genanki
+    python benchmarks/bench.py --shape lived-in --baseline REV  # diff/pull/push in a lived-in collection,
+                                                     # against REV's builder too (its figures, same output)
+
+The `lived-in` shape is not a tree shape: `benchmarks/livedin.py` builds a 5,000-item deck into seeded
+Anki collections of 10,000 and 100,000 other notes and times the collection commands against Anki's
+own import of the same package (`collection_benchmark`).
 
 A shape is a `Shape`: the generator's knobs (items, files, how much Markdown, how long the texts are).
 To add one, add an entry to `SHAPES`.
