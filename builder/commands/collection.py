@@ -214,17 +214,6 @@ def read_notes(col: Collection, ids: Iterable[str], *, nids: Mapping[str, int] |
     return found
 
 
-def chunked(values: list, size: int = 500) -> Iterator[list]:
-    """The values in slices small enough for one query's parameters."""
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def placeholders(chunk: list) -> str:
-    """One query parameter per value."""
-    return ",".join("?" * len(chunk))
-
-
 def notetype_mods(col: Collection) -> dict[str, int]:
     """The collection's mod time of each of deckbuild's note types it has."""
     mods = {}

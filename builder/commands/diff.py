@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..pipeline.build import compile_clean, now, plan
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
-from .collection import chunked, copy_to, import_package, opened, placeholders, read_applied, read_notes
+from .collection import copy_to, import_package, opened, read_applied, read_notes
 from .push import Plan, make_plan, removed_items, tree_decks
 
 if TYPE_CHECKING:
@@ -99,8 +100,8 @@ def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[
     def in_collection(entries) -> tuple[str, ...]:
         """Item ids of log entries that name a note of the collection (new, updated, duplicate)."""
         logged = [e.id.nid for e in entries]
-        held = dict(row for chunk in chunked(logged)
-                    for row in col.db.all(f"select id, guid from notes where id in ({placeholders(chunk)})", *chunk))
+        held = dict(col.db.all("select id, guid from notes where id in (select value from json_each(?))",
+                               json.dumps(logged)))
         guids = (held.get(nid) for nid in logged)
         return tuple(sorted((by_guid[g].id for g in guids if g in by_guid), key=order.__getitem__))
 
@@ -127,11 +128,11 @@ def _decks(col: Collection, nids: dict[str, int]) -> dict[str, tuple[str, ...]]:
     by_nid = {nid: item_id for item_id, nid in nids.items()}
     decks: dict[str, dict[str, None]] = {}
     names: dict[int, str] = {}
-    for chunk in chunked(sorted(by_nid)):
-        for nid, did in col.db.all("select nid, case when odid then odid else did end from cards "
-                                   f"where nid in ({placeholders(chunk)}) order by nid, ord", *chunk):
-            name = names[did] if did in names else names.setdefault(did, col.decks.name(did))
-            decks.setdefault(by_nid[nid], {})[name] = None
+    for nid, did in col.db.all("select nid, case when odid then odid else did end from cards "
+                               "where nid in (select value from json_each(?)) order by nid, ord",
+                               json.dumps(sorted(by_nid))):
+        name = names[did] if did in names else names.setdefault(did, col.decks.name(did))
+        decks.setdefault(by_nid[nid], {})[name] = None
     return {item_id: tuple(found) for item_id, found in decks.items()}
 
 

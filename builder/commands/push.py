@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..pipeline.build import Summary, build, compile_clean, default_output, tree_locked
 from ..pipeline.cache import Cache
