@@ -6,6 +6,12 @@ Usage (from the repository root, with the project's virtual environment):
     python benchmarks/bench.py --shape plain,one-file  # a subset of the shapes
     python benchmarks/bench.py --quick               # every shape at 1/25 of its size, 1 run: seconds
     python benchmarks/bench.py --floor TREE OUT      # only the floor: parse TREE, write OUT with genanki
+    python benchmarks/bench.py --shape lived-in --baseline REV  # diff/pull/push in a lived-in collection,
+                                                     # against REV's builder too (its figures, same output)
+
+The `lived-in` shape is not a tree shape: `benchmarks/livedin.py` builds a 5,000-item deck into seeded
+Anki collections of 10,000 and 100,000 other notes and times the collection commands against Anki's
+own import of the same package (`collection_benchmark`).
 
 A shape is a `Shape`: the generator's knobs (items, files, how much Markdown, how long the texts are).
 To add one, add an entry to `SHAPES`.
@@ -80,6 +86,8 @@ SHAPES = {shape.name: shape for shape in (
     Shape(name="one-file", about="100,000 items in a single file", items=100_000, files=1),
     Shape(name="many-files", about="50,000 items in 2,000 files of 25", files=2_000),
 )}
+
+LIVED_IN = "lived-in"  # the collection commands' shape (benchmarks/livedin.py), not a tree shape
 
 # Floor note type ids, chosen once at random.
 FLOOR_BASIC_ID = 1_607_392_319
@@ -637,6 +645,132 @@ def benchmark(*, tree: Tree, work: Path, repeat: int) -> tuple[dict[str, Series]
     return series, sizes, notes
 
 
+# --- the lived-in collection: diff, pull and push against the Anki-import floor ------------------------------
+
+def collection_benchmark(*, work: Path, repeat: int, seed: int, quick: bool,
+                         baseline: str | None) -> tuple[list[str], bool, list[str], list[Run]]:
+    """Time diff, pull and push on a deck inside lived-in collections of two sizes; the table, verdict, notes, runs.
+
+    With `baseline` (a git revision), the same commands also run with that revision's builder, to show
+    the figures before and to check that each command's output is the same.
+    """
+    import livedin
+
+    divisor = QUICK_SCALE if quick else 1
+    sizes = tuple(size // divisor for size in livedin.SIZES)
+    shape = replace(SHAPES["plain"], items=livedin.DECK_ITEMS // divisor, files=livedin.DECK_FILES)
+    tree = generate(root=work / "cards", shape=shape, seed=seed)
+    epoch = int(time.time()) - 3600  # every build stamps this time: runs of both versions give the same bytes
+    base = dict(os.environ, TMPDIR=str(work / "tmp"), SOURCE_DATE_EPOCH=str(epoch))
+    base.pop("PYTHONDONTWRITEBYTECODE", None)
+    (work / "tmp").mkdir(exist_ok=True)
+    versions = {"after": ([sys.executable, "-m", "builder"], dict(base, XDG_CACHE_HOME=str(work / "cache")))}
+    if baseline:
+        export = work / "baseline"
+        export.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", baseline, "builder"], capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(export)], input=archive, check=True)
+        versions["before"] = ([sys.executable, "-P", "-m", "builder"],
+                              dict(base, XDG_CACHE_HOME=str(work / "cache-before"), PYTHONPATH=str(export)))
+    for prefix, env in versions.values():  # unmeasured warm-up
+        measure(prefix + ["--version"], env=env)
+
+    def build(apkg: Path) -> None:
+        for prefix, env in versions.values():  # each version's cache warm, as after the user's last build
+            measure(prefix + ["build", str(tree.root), "-o", str(apkg)], env=env)
+
+    print(f"lived-in: building collections of {', '.join(f'{n:,}' for n in sizes)} other notes ...", file=sys.stderr,
+          flush=True)
+    setup = livedin.prepare(work=work, tree=tree, build=build, sizes=sizes, seed=seed, epoch=epoch)
+    series: dict[tuple[str, int, str], Series] = {}
+    outputs: dict[tuple[str, int, str], str] = {}
+    run_dir = work / "run"
+    for revision in range(1, repeat + 1):
+        for size in sizes:
+            cards, collection = livedin.fresh(setup, size=size, key="floor", run=run_dir)
+            run = measure([sys.executable, str(Path(__file__).resolve()), "--anki-floor", str(collection),
+                           str(setup.apkg)], env=base)
+            series.setdefault(("floor", size, "floor"), Series(label="floor")).runs.append(run)
+            print(f"  {size:>7,} floor        run {revision}: {run.seconds:6.2f} s {run.cpu:6.2f} s CPU", file=sys.stderr,
+                  flush=True)
+            for key in livedin.COMMANDS:
+                for version, (prefix, env) in versions.items():
+                    cards, collection = livedin.fresh(setup, size=size, key=key, run=run_dir)
+                    argv = prefix + [key.split("-")[0], str(cards), "--collection", str(collection)]
+                    if key.startswith("push"):
+                        edit_answer(replace(tree, root=cards, edit_path=cards / tree.edit_path.relative_to(tree.root)),
+                                    revision=revision)
+                        argv += ["-o", str(run_dir / "out.apkg")]
+                    run = measure(argv, env=env)
+                    series.setdefault((version, size, key), Series(label=key)).runs.append(run)
+                    outputs[(version, size, key)] = livedin.outcome(key, stdout=run.stdout, cards=cards,
+                                                                    collection=collection, run=run_dir)
+                    print(f"  {size:>7,} {key:<12} {version:<6} run {revision}: {run.seconds:6.2f} s "
+                          f"{run.cpu:6.2f} s CPU {run.peak_rss / 1e6:6.1f} MB", file=sys.stderr, flush=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    notes = []
+    if baseline:
+        for (version, size, key), text in sorted(outputs.items()):
+            if version == "after" and outputs.get(("before", size, key)) != text:
+                notes.append(f"lived-in: {key} at {size:,} other notes: the output differs from {baseline}'s:\n"
+                             f"    before: {outputs.get(('before', size, key))!r}\n    after:  {text!r}")
+        if not notes:
+            notes.append(f"lived-in: every command's output (its lines but the backup line, the tree's files, and "
+                         f"after a push the deck's notes, cards and reviews in Anki) is the same as {baseline}'s")
+    lines, passed = collection_table(series=series, sizes=sizes, baseline=baseline, repeat=repeat)
+    counts = ", ".join(f"{c['notes']:,} notes / {c['cards']:,} cards / {c['revlog']:,} reviews / {_mb(c['bytes'])}"
+                       for c in setup.counts.values())
+    about = [f"{tree.items:,} items ({tree.qa:,} question/answer, {tree.clozes:,} clozes; {tree.cards:,} cards) in "
+             f"{tree.files} files, imported and studied, inside collections of {counts} (seed {seed})", ""]
+    runs = [run for one in series.values() for run in one.runs]
+    return about + lines, passed, notes, runs
+
+
+def collection_table(*, series: dict, sizes: tuple[int, ...], baseline: str | None,
+                     repeat: int) -> tuple[list[str], bool]:
+    """The lived-in collection's table: per command and size, wall and CPU against the floor's, and the budgets."""
+    import livedin
+
+    passed = True
+    runs = "median" if repeat == 1 else f"median of {repeat}"
+    lines = [f"| command | other notes | seconds ({runs}) | CPU s | × floor (wall) | × floor (CPU) | budget | result | "
+             f"peak RSS |" + (" before: seconds | before: × floor (wall / CPU) |" if baseline else ""),
+             "|---|---:|---:|---:|---:|---:|---|---|---:|" + ("---:|---:|" if baseline else "")]
+    for size in sizes:
+        floor = series[("floor", size, "floor")]
+        lines.append(f"| floor: open + import the unchanged .apkg | {size:,} | {floor.median:.2f} | {floor.cpu:.2f} | "
+                     f"1.00× | 1.00× | — | — | {_mb(floor.peak)} |" + (" | |" if baseline else ""))
+    for key, (label, limit) in livedin.COMMANDS.items():
+        ratios = {}
+        for size in sizes:
+            floor, one = series[("floor", size, "floor")], series[("after", size, key)]
+            wall, cpu = one.median / floor.median, one.cpu / floor.cpu
+            ratios[size] = (wall, cpu)
+            if limit is None:
+                result = "—"
+            else:
+                result = "PASS" if wall <= limit else "PASS on CPU only" if cpu <= limit else "FAIL"
+                passed = passed and result != "FAIL"
+            memory = "PASS" if one.peak <= MEMORY_MB * 1e6 else "FAIL"
+            passed = passed and memory == "PASS"
+            row = (f"| {label} | {size:,} | {one.median:.2f} | {one.cpu:.2f} | {wall:.2f}× | {cpu:.2f}× | "
+                   f"{f'≤ {limit:g}×' if limit else '—'} | {result} | {_mb(one.peak)} ({memory}) |")
+            if baseline:
+                before = series[("before", size, key)]
+                row += (f" {before.median:.2f} | {before.median / floor.median:.2f}× / "
+                        f"{before.cpu / floor.cpu:.2f}× |")
+            lines.append(row)
+        if len(sizes) == 2 and limit is not None:
+            (w1, c1), (w2, c2) = ratios.values()
+            within = [abs(a - b) / min(a, b) <= livedin.SPREAD for a, b in ((w1, w2), (c1, c2))]
+            verdict = "PASS" if within[0] else "PASS on CPU only" if within[1] else "FAIL"
+            passed = passed and verdict != "FAIL"
+            lines.append(f"| {label}: the two sizes within 20 % | | | | {abs(w1 - w2) / min(w1, w2):.0%} | "
+                         f"{abs(c1 - c2) / min(c1, c2):.0%} | ≤ 20 % | {verdict} | |" + (" | |" if baseline else ""))
+    return lines, passed
+
+
 # --- reporting ---------------------------------------------------------------------------------------------
 
 def _version(name: str) -> str:
@@ -762,8 +896,8 @@ def table(*, shape: Shape, series: dict[str, Series], sizes: dict[str, int], rep
 def main(argv: list[str] | None = None) -> None:
     """Parse options; run the floor alone, or generate each shape's tree and benchmark it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shape", default=",".join(SHAPES),
-                        help=f"comma-separated shapes to run [default: all: {', '.join(SHAPES)}]")
+    parser.add_argument("--shape", default=",".join([*SHAPES, LIVED_IN]),
+                        help=f"comma-separated shapes to run [default: all: {', '.join([*SHAPES, LIVED_IN])}]")
     parser.add_argument("--repeat", type=int, help="runs of each measurement; the median is reported "
                                                    "[default 3, or 1 with --quick]")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated trees [default 1]")
@@ -773,6 +907,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the trees and outputs afterwards")
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("TREE", "OUT"),
                         help="only run the floor: parse TREE with PyYAML, write OUT with genanki")
+    parser.add_argument("--baseline", metavar="REV",
+                        help=f"{LIVED_IN}: also run each command with this git revision's builder, show its figures, "
+                             "and check that every command's output is the same")
+    parser.add_argument("--anki-floor", nargs=2, type=Path, metavar=("COLLECTION", "APKG"),
+                        help="only run the collection floor: open COLLECTION with anki, import APKG")
     parser.add_argument("--launcher", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.launcher:
@@ -781,13 +920,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.floor:
         floor(*args.floor)
         return
+    if args.anki_floor:
+        import livedin
+
+        livedin.floor(*args.anki_floor)
+        return
     global _LAUNCHER
     _LAUNCHER = Launcher()
     names = [name.strip() for name in args.shape.split(",") if name.strip()]
-    unknown = [name for name in names if name not in SHAPES]
+    unknown = [name for name in names if name not in SHAPES and name != LIVED_IN]
     if unknown or not names:
-        parser.error(f"unknown shape {', '.join(unknown) or '(none)'}; choose from {', '.join(SHAPES)}")
-    shapes = [SHAPES[name].scaled(QUICK_SCALE) if args.quick else SHAPES[name] for name in names]
+        parser.error(f"unknown shape {', '.join(unknown) or '(none)'}; choose from {', '.join([*SHAPES, LIVED_IN])}")
+    shapes = [SHAPES[name].scaled(QUICK_SCALE) if args.quick else SHAPES[name] for name in names if name in SHAPES]
     repeat = args.repeat or (1 if args.quick else 3)
     if repeat < 1:
         parser.error("--repeat must be positive")
@@ -818,6 +962,24 @@ def main(argv: list[str] | None = None) -> None:
             f"{tree.items:,} items ({tree.qa:,} question/answer, {tree.reversed:,} of them reversed; "
             f"{tree.clozes:,} clozes) → {tree.cards:,} cards, in {tree.files:,} files, {_mb(tree.size)} of YAML "
             f"(seed {args.seed})", "", *lines, ""]
+    if LIVED_IN in names:
+        work = Path(tempfile.mkdtemp(prefix=f"deckbuild-bench-{LIVED_IN}-", dir=args.workdir))
+        try:
+            lines, passed, found, more = collection_benchmark(work=work, repeat=repeat, seed=args.seed,
+                                                              quick=args.quick, baseline=args.baseline)
+        finally:
+            if args.keep:
+                print(f"kept {work}", file=sys.stderr)
+            else:
+                shutil.rmtree(work, ignore_errors=True)
+        if not passed:
+            failed.append(LIVED_IN)
+        runs += more
+        notes += found
+        sections += [f"### {LIVED_IN}: a deck inside a collection with years of other notes and reviews", "", *lines,
+                     "", "The floor is a fresh process that opens the collection with the `anki` library and "
+                     "imports the same, unchanged `.apkg` (Anki's defaults). Each command starts from fresh copies "
+                     "of the tree (built, cache warm) and of the collection.", ""]
     load = (load, os.getloadavg()[0])
     if fingerprint() != source:
         notes.append("builder/ changed while the benchmark ran, so its runs measured different code; rerun")
@@ -825,7 +987,8 @@ def main(argv: list[str] | None = None) -> None:
     busy = sum(run.cpu for run in runs if run.cpu) / sum(run.seconds for run in runs)
     loaded = busy < 0.8 or load[1] > 1.5 or load[0] > 1.5
     command = "python benchmarks/bench.py" + (" --quick" if args.quick else "") + (
-        f" --shape {args.shape}" if names != list(SHAPES) else "") + (
+        f" --shape {args.shape}" if names != [*SHAPES, LIVED_IN] else "") + (
+        f" --baseline {args.baseline}" if args.baseline else "") + (
         f" --repeat {args.repeat}" if args.repeat else "") + (f" --seed {args.seed}" if args.seed != 1 else "")
     out = [
         f"Measured with `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')}:",

@@ -375,13 +375,14 @@ def ids(cards_dir: Path) -> None:
 @click.option("--collection", "collection", required=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The Anki collection to compare against (collection.anki2); it is never modified.")
+@cache_options
 @DEBUG
-def diff(cards_dir: Path, collection: Path) -> None:
+def diff(cards_dir: Path, collection: Path, cache_dir: Path | None, no_cache: bool) -> None:
     """Predict what importing the build into an Anki collection would do, without touching it (= push --dry-run).
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
     """
-    _predict(cards_dir, collection)
+    _predict(cards_dir, collection, cache=_cache(cache_dir, no_cache))
 
 
 COLLECTION = click.option("--collection", "collection", required=True,
@@ -400,8 +401,10 @@ COLLECTION = click.option("--collection", "collection", required=True,
 @click.option("--dry-run", is_flag=True, help="Print what would be pulled; write nothing.")
 @click.option("--restore-state", is_flag=True,
               help="Rebuild a lost or damaged state file from the notes the collection holds.")
+@cache_options
 @DEBUG
-def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, restore_state: bool) -> None:
+def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, restore_state: bool,
+         cache_dir: Path | None, no_cache: bool) -> None:
     """Bring edits made in Anki back into the YAML, changing only the edited values.
 
     Needs the optional `anki` package and markdownify: from a clone,
@@ -414,7 +417,8 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
     if restore_state:
         report = restore(cards_dir=cards_dir, collection=collection, dry_run=dry_run)
     else:
-        report = pull_edits(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run)
+        report = pull_edits(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run,
+                            cache=_cache(cache_dir, no_cache))
     for outcome in report.outcomes:
         click.echo(str(outcome))
     if not restore_state:
@@ -443,7 +447,7 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
     """
     if dry_run:
-        _predict(cards_dir, collection)
+        _predict(cards_dir, collection, cache=_cache(cache_dir, no_cache))
         return
     from .commands.push import push as push_build
 
@@ -462,10 +466,10 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
         click.echo(line)
 
 
-def _predict(cards_dir: Path, collection: Path) -> None:
+def _predict(cards_dir: Path, collection: Path, *, cache: Cache) -> None:
     """Print what importing the build would do, tried on a copy of the collection."""
     from .commands.diff import predict
 
-    prediction = predict(cards_dir=cards_dir, collection=collection)
+    prediction = predict(cards_dir=cards_dir, collection=collection, cache=cache)
     for line in prediction.lines():
         click.echo(line)

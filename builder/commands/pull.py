@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ContentError
 from ..model import Item, Note, Problem
@@ -23,6 +24,9 @@ from .collection import AnkiNote, copy_to, notetype_mods, opened, read_notes
 from .push import removed_items
 from .unrender import same_html, to_markdown
 from .yamledit import Change, Edited, edit, write
+
+if TYPE_CHECKING:
+    from ..pipeline.cache import Cache
 
 BOOKKEEPING = frozenset({"leech", "marked"})  # tags Anki adds by itself; never pulled, never compared
 FIELDS = {"qa": ("question", "answer", "extra"), "cloze": ("cloze", "extra")}  # YAML keys by Anki field index
@@ -82,19 +86,25 @@ def locked_for(cards_dir: Path, collection: Path, *, dry_run: bool) -> Iterator[
         yield
 
 
-def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_run: bool = False) -> PullReport:
-    """Bring each note edited in Anki since the last build into its item, unless its YAML changed too."""
+def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_run: bool = False,
+         cache: Cache | None = None) -> PullReport:
+    """Bring each note edited in Anki since the last build into its item, unless its YAML changed too.
+
+    The tree is compiled through `cache` (build's), which gives the same items and notes as compiling afresh.
+    """
     with locked_for(cards_dir, collection, dry_run=dry_run):  # from the state's first read to its last write
-        return _pull(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run)
+        return _pull(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run, cache=cache)
 
 
-def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool) -> PullReport:
+def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, cache: Cache | None) -> PullReport:
     """The pull, under the locks."""
-    compiled, state = compile_clean(cards_dir)
+    compiled, state = compile_clean(cards_dir, cache=cache)
     pairs = list(zip(compiled.tree.items, compiled.notes))
     gone = removed_items(state, (note.id for note in compiled.notes))
     with _reading(collection, command="pull", dry_run=dry_run) as col:
-        anki = read_notes(col, [note.id for note in compiled.notes] + gone)
+        anki = read_notes(col, [note.id for note in compiled.notes] + gone,
+                          nids={key: entry.nid for key, entry in state.items.items()},
+                          guids={note.id: note.guid for note in compiled.notes})
     outcomes: list[Outcome] = []
     files: dict[str, _FileEdits] = {}
     items = dict(state.items)
@@ -113,7 +123,9 @@ def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: boo
             # The next build must be newer than the Anki edit, so that the import replaces the edit.
             items[note.id] = (base or _entry(note, found)._replace(digest=""))._replace(mod=found.mod)
         elif verdict == "anki":
-            edits = files.setdefault(item.path, _FileEdits(doc=_load(Path(item.path), item.path)))
+            if item.path not in files:  # each file read once, however many of its items are pulled
+                files[item.path] = _FileEdits(doc=_load(Path(item.path), item.path))
+            edits = files[item.path]
             outcomes += _changes(item, note, found, edits)
     for item_id in gone:
         if item_id in anki:
@@ -366,7 +378,9 @@ def _apply(files: dict[str, _FileEdits], *, compiled: Compiled,
             continue
         found: list[Problem] = []
         items = validate_deck(result.doc, sources=compiled.tree.sources, problems=found)
-        notes = [render_item(item, sources=compiled.tree.sources, media=media, problems=found) for item in items]
+        # Only the pulled items changed: the file's other items rendered without errors a moment ago.
+        notes = [render_item(item, sources=compiled.tree.sources, media=media, problems=found) for item in items
+                 if item.id in edits.pulled]
         problems += [Problem(path=p.path, line=p.line, message=f"after pulling from Anki: {p.message}")
                      for p in found if p.is_error]
         digests.update((n.id, n.digest) for n in notes if n.id in edits.pulled)

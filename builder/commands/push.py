@@ -8,22 +8,22 @@ last build recorded, so a push stopped at any point is finished by the next one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..pipeline.build import Summary, build, compile_clean, default_output, tree_locked
+from ..pipeline.cache import Cache
 from ..pipeline.hooks import pause
 from ..pipeline.lock import collection_lock, locked
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
-from .collection import AnkiNote, Applied, apply_plan, backup, opened, read_applied, read_notes
+from .collection import (AnkiNote, Applied, apply_plan, backup, backup_interval, last_backup, opened, read_applied,
+                         read_notes)
 
-if TYPE_CHECKING:
-    from ..pipeline.cache import Cache
 
 # A switch keeps card numbers. Only card 1 is the same fact on both sides (the forward card, c1):
 # a reverse card asks the other way round and a c2 hides another part, so neither has a counterpart.
@@ -69,7 +69,7 @@ def _card(kind: str, ord_: int) -> str:
 class PushReport:
     """What a push did to the collection."""
 
-    backup: Path
+    backup: Path | None  # None when none was due (`no_backup` says why)
     summary: Summary
     added: int
     updated: int
@@ -83,10 +83,11 @@ class PushReport:
     removed_cards: tuple[tuple[str, str, int], ...] = ()  # (id, card, reviews)
     kept_cards: tuple[tuple[str, str, int], ...] = ()
     not_converted: tuple[str, ...] = ()  # switches that would remove a card, without --yes
+    no_backup: str = ""  # why no backup was made, when none was
 
     def lines(self) -> list[str]:
         """One line per thing done, then a summary."""
-        lines = [f"backup: {self.backup}"]
+        lines = [f"backup: {self.backup}" if self.backup is not None else f"backup: none made ({self.no_backup})"]
         lines += [f"converted: {i} from {NOTETYPES[a].name} to {NOTETYPES[b].name} (reviews kept)"
                   for i, a, b in self.converted]
         lines += [f"moved: {i} from {a} to {b}" for i, a, b in self.moved]
@@ -109,26 +110,34 @@ class PushReport:
 
 def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force: bool = False, yes: bool = False,
          confirm: Callable[[Sequence[str]], bool] | None = None, cache: Cache | None = None) -> PushReport:
-    """Build the tree, back the collection up, and apply the build to it; `confirm` asks before removing."""
+    """Build the tree, back the collection up when `backup_reason` says so, and apply the build to it.
+
+    `confirm` asks before removing. The plan is made before the build (which never touches the
+    collection), so that the backup, when one is due, comes before anything is written.
+    """
+    # The tree is compiled twice (to plan, then by the build): held in memory, the second reads nothing again.
+    cache = cache if cache is not None and cache.in_memory else Cache(cache.folder if cache else None, memory=True)
     with tree_locked(cards_dir):
         compiled, before = compile_clean(cards_dir, cache=cache)  # every content error before anything is touched
         output = output or default_output(compiled.notes)
         check_output(output, cards_dir=cards_dir, force=force)  # before the backup: nothing happens if it's refused
         with locked(collection_lock(collection)) if collection.is_file() else tree_locked(cards_dir), \
                 opened(collection, command="push") as col:  # exit 3 while Anki has it open, before any write
-            saved = backup(col, collection)
+            tree_ids = [note.id for note in compiled.notes]
+            gone = removed_items(before, tree_ids)  # the build keeps every tombstone: the same ids after it
+            applied = read_applied(col)
+            found = read_notes(col, tree_ids + gone, nids={key: entry.nid for key, entry in before.items.items()},
+                               guids={note.id: note.guid for note in compiled.notes})
+            plan = make_plan(notes=compiled.notes, found=found, gone=gone, applied=applied,
+                             decks=tree_decks(compiled.notes, before))
+            asked = plan.needs_yes()
+            approved = bool(asked) and (yes or (confirm is not None and confirm(asked)))
+            reason = backup_reason(plan, approved=approved, last=last_backup(collection),
+                                   interval=backup_interval(col))
+            saved = backup(col, collection) if reason is None else None
             pause("push-backup")
             summary = build(cards_dir=cards_dir, output=output, force=force, cache=cache)
             pause("push-build")
-            state = read_state(cards_dir, shown=str(cards_dir / FILENAME))[0]
-            tree_ids = [note.id for note in compiled.notes]
-            gone = removed_items(state, tree_ids)
-            applied = read_applied(col)
-            found = read_notes(col, tree_ids + gone)
-            plan = make_plan(notes=compiled.notes, found=found, gone=gone, applied=applied,
-                             decks=tree_decks(compiled.notes, before) | tree_decks((), state))
-            asked = plan.needs_yes()
-            approved = bool(asked) and (yes or (confirm is not None and confirm(asked)))
             done = apply_plan(col, plan=plan, approved=approved, found=found, applied=applied,
                               decks={note.id: note.deck for note in compiled.notes}, apkg=summary.output,
                               on_deleted=lambda ids: _prune(cards_dir, ids))
@@ -136,7 +145,7 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
     converted_ids = {i for i, _, _ in convert}
     log = done.log
     return PushReport(
-        backup=saved, summary=summary, added=len(log["new"]),
+        backup=saved, no_backup=reason or "", summary=summary, added=len(log["new"]),
         updated=len([i for i in log["updated"] if i not in converted_ids]) + len(convert) + len(plan.refill),
         unchanged=len([i for i in log["duplicate"] if i not in converted_ids and i not in plan.refill]),
         conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids and i not in done.blocked),
@@ -145,6 +154,26 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
         removed_cards=tuple((i, name, n) for i, _, n, name in plan.remove if approved),
         kept_cards=tuple((i, name, n) for i, _, n, name in plan.remove if not approved),
         not_converted=done.blocked)
+
+
+def backup_reason(plan: Plan, *, approved: bool, last: tuple[Path, float] | None, interval: int,
+                  now: float | None = None) -> str | None:
+    """Why this push needs no backup, or None when it must make one.
+
+    A backup is made before a push that converts, moves, or (approved) deletes notes or removes cards,
+    and before any push when the newest backup beside the collection (`last`: its path and mtime) is
+    missing or older than Anki's own backup interval (`interval` minutes): a push that only imports
+    changes nothing the YAML and that backup can't restore.
+    """
+    if plan.convert or plan.refill or plan.moves or (approved and (plan.delete or plan.remove)):
+        return None
+    if last is None:
+        return None
+    age = ((time.time() if now is None else now) - last[1]) / 60
+    if age < 0 or age >= interval:
+        return None
+    return (f"it only imports; the last backup, {last[0]}, is {int(age)} min old, within Anki's backup interval "
+            f"of {interval} min")
 
 
 def make_plan(*, notes: Sequence[Note], found: dict[str, AnkiNote], gone: Sequence[str], applied: Applied,
