@@ -20,6 +20,7 @@ from ..pipeline.build import compile_clean
 from ..pipeline.cache import Cache, key_for
 from ..pipeline.compile import Compiled, Progress
 from ..pipeline.hooks import die_with
+from ..pipeline.state import forget
 from ..pipeline.texts import fold
 from ..pipeline.validate import CLOZE, CLOZE_ANSWER
 from .citations import Texts, item_citations, source_texts
@@ -45,7 +46,8 @@ def plain(fragment: str) -> str:
 
 def check(*, cards_dir: Path, cache: Cache | None = None, progress: Progress | None = None) -> Compiled:
     """Every validation of `build` plus the card-quality lint, writing nothing; its problems are warnings."""
-    compiled, _ = compile_clean(cards_dir, cache=cache, progress=progress)
+    compiled = compile_clean(cards_dir, cache=cache, progress=progress)[0]
+    forget()  # the state file is only checked: its items needn't stay in memory while the lint runs
     found = lint(compiled.tree, compiled.notes, cache=cache, file_keys=compiled.file_keys)
     return replace(compiled, problems=tuple(sorted(found, key=Problem.sort_key)))
 

@@ -78,6 +78,11 @@ def read_state(root: Path, *, shown: str) -> tuple[State, list[Problem]]:
 _LAST: list = [None, None]  # the state file text this process last read or wrote, and its State
 
 
+def forget() -> None:
+    """Let go of the state file this process last read or wrote (kept for `watch`'s next build)."""
+    _LAST[:] = [None, None]
+
+
 def _parse(text: str, *, shown: str, first_line: int) -> tuple[State, list[Problem]]:
     """A state file's text as a State, or its problems."""
     parsed = parse_state(text, shown=shown, first_line=first_line)

@@ -132,18 +132,19 @@ def _written(text: str) -> Parsed | None:
     version = int(head[1])
     items: dict[str, Entry] = {}
     nids: set[int] = set()
-    decks: set[str] = set()
+    decks: dict[str, str] = {}
     line, pos = _LINE.match, head.end()
     while (found := line(text, pos)) is not None:  # the line's pattern checks the id and the kind
         key, deck, digest, kind, mod, nid, removed, end = found.groups()
         mod, nid = int(mod), int(nid)
         if key in items or nid in nids or mod > MAX_MOD or nid > MAX_NID or (removed and version < 2):
             return None
-        if deck not in decks:
+        known = decks.get(deck)
+        if known is None:
             if _deck_problem(deck):
                 return None
-            decks.add(deck)
-        items[key] = Entry(digest, mod, deck, nid, kind, bool(removed))
+            known = decks[deck] = deck
+        items[key] = Entry(digest, mod, known, nid, kind, bool(removed))  # a deck's name held once, not per item
         nids.add(nid)
         if end != ",\n":
             return Parsed(items, notetypes, [])
