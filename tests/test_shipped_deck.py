@@ -289,7 +289,7 @@ STEM_ONLY_IN_REVIEW_4 = [
 STEM_ONLY_IN_REVIEW_5 = [
     ("ldn-limits-microglia", "low-dose naltrexone"),
     ("spinal-fluid-proteins", "proteins"),
-    ("allodynia-mechanical-examples", "mechanical allodynia"),
+    ("allodynia-mechanical-examples", "movement"),  # round 8 (review r7 #3): the type was not one answer
 ]
 # Answers a learner would give to any card of this deck: none may answer more than one card (review 4, D02, D04, D05).
 # The facts the sixth editor (review r5) found missing, or only shown: each is now what a card asks for.
