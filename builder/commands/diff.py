@@ -59,11 +59,11 @@ def predict(*, cards_dir: Path, collection: Path) -> Prediction:
     It works on a copy, so Anki may even be running (what it has not saved yet is not seen).
     """
     compiled, state = compile_clean(cards_dir)
-    rows, new_state, _ = plan(compiled.notes, state=state, stamp=now())
+    rows, new_state, _ = plan(compiled.notes, state=state, stamp=now(), notetypes=compiled.tree.notetypes)
     gone = removed_items(state, (note.id for note in compiled.notes))
     with tempfile.TemporaryDirectory(prefix="deckbuild-diff-") as work:
         apkg = Path(work) / "build.apkg"
-        write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg)
+        write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg, notetypes=compiled.tree.notetypes)
         copy = copy_to(collection, Path(work)) if collection.is_file() else collection
         with opened(copy, command="diff", shown=collection) as col:
             present = read_notes(col, gone)

@@ -13,7 +13,7 @@ from ..errors import ContentError, UsageError
 from .cache import Cache
 from .compile import Compiled, Progress, compile_tree, shown
 from ..model import Note
-from .notetypes import NOTETYPES
+from .notetypes import NOTETYPES, NoteType
 from .output import check_output, environment
 from .package import Row, pack_apkg
 from .state import FILENAME, MAX_MOD, MAX_NID, Entry, State, commit, read_state, temp_dir
@@ -79,16 +79,18 @@ def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = 
         output = default_output(compiled.notes)
         check_output(output, cards_dir=cards_dir, force=force)
     stamp = now()
-    rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)
+    rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp, notetypes=compiled.tree.notetypes)
     with environment(output, "write"), temp_dir(output.parent) as work:
-        package = pack_apkg(rows=rows, notetype_mods=new_state.notetype_mods, work=work)
+        package = pack_apkg(rows=rows, notetype_mods=new_state.notetype_mods, work=work,
+                            notetypes=compiled.tree.notetypes)
         size = package.stat().st_size
         with environment(cards_dir, "write the state file into"):
             commit(cards_dir=cards_dir, package=package, output=output, state=new_state)
     return Summary(output=output, size=size, **summary)
 
 
-def plan(notes: tuple[Note, ...], *, state: State, stamp: int) -> tuple[list[Row], State, dict]:
+def plan(notes: tuple[Note, ...], *, state: State, stamp: int,
+         notetypes: dict[str, NoteType] | None = None) -> tuple[list[Row], State, dict]:
     """Give each note its id and mod: unchanged notes keep theirs, so re-imports leave them alone.
 
     An item that left the tree stays in the state as a tombstone (`removed`), so restoring it
@@ -119,8 +121,9 @@ def plan(notes: tuple[Note, ...], *, state: State, stamp: int) -> tuple[list[Row
             rekinded.append((note.id, prev.kind, note.kind))
         rows.append(Row(note=note, nid=nid, mod=mod))
         items[note.id] = Entry(note.digest, mod, note.deck, nid, note.kind)
+    every = {**NOTETYPES, **{t.kind: t for t in (notetypes or {}).values()}}
     notetypes = {}
-    for kind, notetype in NOTETYPES.items():
+    for kind, notetype in every.items():
         digest, mod = state.notetypes.get(kind, ("", 0))
         notetypes[kind] = (notetype.digest, mod if digest == notetype.digest else min(max(stamp, mod + 1), MAX_MOD))
     removed = []

@@ -24,6 +24,7 @@ from .load import Map, load_file
 from ..model import Item, Note, Problem, Source, Tree
 from .render import MediaStore, render_item
 from .splice import splice
+from .usertypes import NOTETYPES_FILE, validate_notetypes
 from .validate import unique_ids, validate_deck, validate_sources
 
 SOURCES = "sources.yaml"
@@ -58,6 +59,7 @@ class Job:
     root: Path
     sources: dict[str, Source]
     check_sources: bool
+    notetypes: dict | None = None  # the tree's own note types (notetypes.yaml), by name
     previous: tuple | None  # the file's last cached entry: its unchanged items' notes are reused
     previous_raw: bytes | None = None  # a large file's last bytes and items, kept in its entry:
     previous_items: list[Item] | None = None  # an edit inside one item then re-reads only that item
@@ -79,7 +81,7 @@ def deck_files(cards_dir: Path, problems: list[Problem]) -> list[Path]:
     if not cards_dir.is_dir():
         raise UsageError(f"cards folder '{cards_dir}' not found")
     root = cards_dir.resolve()
-    bibliography = bibliographies(cards_dir)
+    bibliography = bibliographies(cards_dir) + [cards_dir / NOTETYPES_FILE]
     top = cards_dir.stat()
     seen: set[tuple[int, int]] = {(top.st_dev, top.st_ino)}  # each folder and file by its identity, once
     found: list[Path] = []
@@ -205,8 +207,10 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
         problems += found
     sources = validate_sources(sources_doc, problems)
     bibliography = sources_doc is not None and isinstance(sources_doc.data, Map)  # else keys can't be checked
+    notetypes, notetypes_raw = _notetypes(cards_dir, problems)
     media = MediaStore(cards_dir)
-    context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"")
+    context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"",
+                      *((notetypes_raw,) if notetypes_raw is not None else ()))
     cache = cache or Cache(None)
     stored = cache.files(context)
     memory = cache.in_memory
@@ -224,7 +228,7 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
             continue
         entry = stored.get(rel) if memory else stored.pop(rel, None)
         job = Job(path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
-                  check_sources=bibliography, previous=entry)
+                  check_sources=bibliography, previous=entry, notetypes=notetypes)
         old_raw = stored_bytes(entry)  # kept in the entry of a large file
         if old_raw is not None:
             job = replace(job, previous_raw=old_raw, previous_items=_decoded_items(cache, entry))
@@ -253,7 +257,7 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
                 continue
             result = Job(path=cards_dir / rel, shown=shown(cards_dir, cards_dir / rel), raw=raw,
                          digest=hashlib.sha256(raw).digest(), root=cards_dir, sources=sources,
-                         check_sources=bibliography, previous=None)
+                         check_sources=bibliography, previous=None, notetypes=notetypes)
             found_problems, value, compiled = compile_file(result)  # a damaged entry, or its images changed
         else:
             found_problems, value, compiled = next(fresh)
@@ -272,8 +276,21 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
     del results, jobs, fresh, stored
     saver.close()
     unique_ids(items, problems)
-    tree = Tree(root=cards_dir, sources=sources, items=tuple(items) if keep_items else ())
+    tree = Tree(root=cards_dir, sources=sources, items=tuple(items) if keep_items else (), notetypes=notetypes)
     return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems), file_keys=file_keys)
+
+
+def _notetypes(cards_dir: Path, problems: list[Problem]) -> tuple[dict, bytes | None]:
+    """The tree's own note types from `notetypes.yaml` (none without it), and the file's bytes."""
+    path = cards_dir / NOTETYPES_FILE
+    if not os.path.lexists(path):
+        return {}, None
+    raw = read_input(cards_dir, path, problems)
+    if raw is None:
+        return {}, None
+    doc, found = load_file(path, shown=shown(cards_dir, path), raw=raw)
+    problems += found
+    return validate_notetypes(doc, problems), raw
 
 
 def _id_only(item: Item) -> Item:
@@ -281,7 +298,7 @@ def _id_only(item: Item) -> Item:
     lines = item.lines
     line = lines[1] if lines[:1] == ("id",) else item.line_of("id")
     return _make_item((item.id, "", (), None, None, None, None, None, (), False, (), item.path, item.line, ("id", line),
-                       _NOWHERE))
+                       None, (), None, _NOWHERE))
 
 
 _make_item = Item._make
@@ -312,7 +329,7 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
     spliced = None
     if job.previous_raw is not None and job.previous_items is not None:
         spliced = splice(path=job.path, shown=job.shown, raw=job.raw, old_raw=job.previous_raw,
-                         old_items=job.previous_items, sources=known)
+                         old_items=job.previous_items, sources=known, notetypes=job.notetypes)
     if spliced is not None and job.previous is not None and len(job.previous[3]) == 16 * len(spliced[0]):
         items, edited = spliced
         keys = [job.previous[3][16 * i:16 * i + 16] for i in range(len(items))]
@@ -320,7 +337,7 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
     else:
         doc, found = load_file(job.path, shown=job.shown, raw=job.raw)
         problems += found
-        items = validate_deck(doc, sources=known, problems=problems) if doc else []
+        items = validate_deck(doc, sources=known, problems=problems, notetypes=job.notetypes) if doc else []
         del doc
         keys = [item_key(tuple(item)[:-1]) for item in items]
     media = MediaStore(job.root)
@@ -336,7 +353,8 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
                 note = None
             if note is not None and note.media and any(media.name_for(i.path) != i.name for i in note.media):
                 note = None
-        notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems))
+        notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems,
+                                         notetypes=job.notetypes))
     return problems, pack(job.path.parent, job.digest, items, notes, keys=b"".join(keys),
                           raw=job.raw if len(job.raw) >= SPLICE_BYTES else None), (items, notes)
 

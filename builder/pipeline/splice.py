@@ -11,7 +11,7 @@ from .validate import validate_deck
 
 
 def splice(*, path: Path, shown: str, raw: bytes, old_raw: bytes, old_items: list[Item],
-           sources: dict[str, Source] | None) -> tuple[list[Item], int] | None:
+           sources: dict[str, Source] | None, notetypes: dict | None = None) -> tuple[list[Item], int] | None:
     """The items after an edit inside one item (not the last), and its index; None to read the whole file.
 
     The file's head (everything before its first item), the edited item's lines, and the file from
@@ -44,13 +44,19 @@ def splice(*, path: Path, shown: str, raw: bytes, old_raw: bytes, old_items: lis
     text = b"\n".join(new[:first] + lines + new[last:])
     doc, found = load_file(path, shown=shown, raw=text)
     problems: list[Problem] = []
-    items = validate_deck(doc, sources=sources, problems=problems) if doc is not None and not found else []
-    if problems or len(items) != 2 or items[1][:-4] != old_items[-1][:-4]:
+    items = validate_deck(doc, sources=sources, problems=problems, notetypes=notetypes) \
+        if doc is not None and not found else []
+    if problems or len(items) != 2 or _values(items[1]) != _values(old_items[-1]):
         return None
     moved = starts[k] - first  # the edited item's lines in the small file are this many above the real ones
     edited = _moved(items[0], moved)
     after = [_moved(item, shift) for item in old_items[k + 1:]] if shift else old_items[k + 1:]
     return [*old_items[:k], edited, *after], k
+
+
+def _values(item: Item) -> tuple:
+    """What an item says, without where it is (its path, lines and folder)."""
+    return tuple(item)[:11] + tuple(item)[14:17]
 
 
 def _moved(item: Item, by: int) -> Item:
