@@ -170,6 +170,15 @@ def summary_lines(summary: Summary) -> list[str]:
     for item_id, old, new in summary.rekinded:
         lines.append(f"changed kind: {item_id} from {old} to {new}. Anki will skip it as conflicting: "
                      f"in Anki, Browse, search \"Id:{item_id}\", delete it, then re-import.")
+    for name, old, new in summary.retyped:
+        lines.append(f"note type {name}: fields changed ({', '.join(old)} → {', '.join(new)}). Anki's importer skips "
+                     "its notes as conflicting: `deckbuild push` changes the type in place and keeps every review; "
+                     f"by hand, first make the same change in Anki (Tools → Manage Note Types → {name} → Fields), "
+                     "then import.")
+    if summary.private:
+        lines.append(f"warning: note type{'s' * (len(summary.private) > 1)} {', '.join(summary.private)} "
+                     f"ha{'ve' if len(summary.private) > 1 else 's'} private fields; importing this .apkg by hand "
+                     "clears them in every updated note. Use `deckbuild push`, which keeps them.")
     return lines
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,9 +92,15 @@ def backup(col: Collection, path: Path) -> Path:
     return copy
 
 
-def read_notes(col: Collection, ids: Iterable[str]) -> dict[str, AnkiNote]:
-    """The collection's notes for these item ids (by GUID), keyed by item id; ids it lacks are left out."""
-    by_guid = {guid_for(item_id): item_id for item_id in ids}
+def read_notes(col: Collection, ids: Iterable[str], *, guids: Mapping[str, str] | None = None,
+               kinds: Mapping[int, str] | None = None) -> dict[str, AnkiNote]:
+    """The collection's notes for these item ids (by GUID), keyed by item id; ids it lacks are left out.
+
+    `guids` gives the GUID of items that carry their own (adopted notes); `kinds` names the tree's own note types.
+    """
+    guids = guids or {}
+    kinds = {**KINDS, **(kinds or {})}
+    by_guid = {guids.get(item_id) or guid_for(item_id): item_id for item_id in ids}
     found: dict[str, AnkiNote] = {}
     guids = list(by_guid)
     for start in range(0, len(guids), 500):
@@ -105,19 +111,29 @@ def read_notes(col: Collection, ids: Iterable[str]) -> dict[str, AnkiNote]:
             decks = col.db.list("select distinct case when odid then odid else did end from cards "
                                 "where nid = ? order by ord", nid)
             found[by_guid[guid]] = AnkiNote(
-                id=by_guid[guid], nid=nid, kind=KINDS.get(mid), fields=tuple(flds.split("\x1f")),
+                id=by_guid[guid], nid=nid, kind=kinds.get(mid), fields=tuple(flds.split("\x1f")),
                 tags=tuple(tags.split()), mod=mod, decks=tuple(dict.fromkeys(map(col.decks.name, decks))))
     return found
 
 
-def notetype_mods(col: Collection) -> dict[str, int]:
-    """The collection's mod time of each of deckbuild's note types it has."""
+def notetype_mods(col: Collection, notetypes: Mapping | None = None) -> dict[str, int]:
+    """The collection's mod time of each of deckbuild's note types it has (and of the tree's own, `notetypes`)."""
     mods = {}
-    for kind, notetype in NOTETYPES.items():
+    for notetype in [*NOTETYPES.values(), *(notetypes or {}).values()]:
         found = col.models.get(notetype.id)
         if found:
-            mods[kind] = int(found["mod"])
+            mods[notetype.kind] = int(found["mod"])
     return mods
+
+
+def notetype_fields(col: Collection, notetypes: Mapping) -> dict[str, tuple[str, ...]]:
+    """The field names the collection's copy of each of the tree's own note types has."""
+    fields = {}
+    for notetype in notetypes.values():
+        found = col.models.get(notetype.id)
+        if found:
+            fields[notetype.kind] = tuple(f["name"] for f in found["flds"])
+    return fields
 
 
 def import_package(col: Collection, apkg: Path):

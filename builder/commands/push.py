@@ -12,6 +12,7 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
+from .anki_types import convert_by_name, item_ids, kinds_by_id, private_values, restore_private, sync_notetypes
 from .collection import AnkiNote, backup, import_package, opened, read_notes
 
 if TYPE_CHECKING:
@@ -38,12 +39,16 @@ class PushReport:
     left: tuple[tuple[str, str, str], ...]  # (id, deck the user moved it to, deck the YAML asks for)
     deleted: tuple[str, ...]
     kept: tuple[str, ...]  # removed items whose notes were not deleted (no --yes, no answer)
+    retyped: tuple[str, ...] = ()  # the tree's own note types changed in place (fields mapped by name)
+    private: int = 0  # notes whose private fields the import changed and push put back
 
     def lines(self) -> list[str]:
         """One line per thing done, then a summary."""
         lines = [f"backup: {self.backup}"]
-        lines += [f"converted: {i} from {NOTETYPES[a].name} to {NOTETYPES[b].name} (reviews kept)"
-                  for i, a, b in self.converted]
+        lines += [f"note type changed: {name} (fields and templates mapped by name, reviews kept)"
+                  for name in self.retyped]
+        lines += [f"converted: {i} from {_name(a)} to {_name(b)} (reviews kept)" for i, a, b in self.converted]
+        lines += [f"kept the private fields of {self.private} notes"] if self.private else []
         lines += [f"moved: {i} from {a} to {b}" for i, a, b in self.moved]
         lines += [f"left in {a}: {i} (moved there by hand, outside this tree's decks; the YAML says {b})"
                   for i, a, b in self.left]
@@ -65,29 +70,35 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
     check_output(output, cards_dir=cards_dir, force=force)  # before the backup: nothing happens if it's refused
     tree_ids = [note.id for note in compiled.notes]
     gone = removed_items(state, tree_ids)
+    notetypes = compiled.tree.notetypes
+    look = dict(guids={note.id: note.guid for note in compiled.notes}, kinds=kinds_by_id(notetypes))
     with opened(collection, command="push") as col:  # exit 3 while Anki has it open, before anything is written
         saved = backup(col, collection)
         summary = build(cards_dir=cards_dir, output=output, force=force)
-        log = _import(col, summary.output)
-        before = read_notes(col, tree_ids)
-        converted = _convert(col, compiled.notes, before)
+        retyped = sync_notetypes(col, notetypes)  # before the import, which would take a changed type as conflicting
+        held = read_notes(col, tree_ids, **look)
+        private = private_values(col, held, notetypes)
+        log = _import(col, summary.output, by_nid={n.nid: i for i, n in held.items()})
+        before = read_notes(col, tree_ids, **look)
+        converted = _convert(col, compiled.notes, before) + convert_by_name(col, compiled.notes, before, notetypes)
         if converted:
             col.db.execute(f"update notes set mod = 0 where id in ({','.join('?' * len(converted))})",
                            *(before[i].nid for i, _, _ in converted))  # older than the build: the import fills them
             _import(col, summary.output)
-        after = read_notes(col, tree_ids + gone)
+        after = read_notes(col, tree_ids + gone, **look)
         moved, left = _move(col, compiled.notes, after, tree_decks=tree_decks(compiled.notes, state))
         doomed = [i for i in gone if i in after]
         deleted = doomed if doomed and (yes or (confirm is not None and confirm(doomed))) else []
         if deleted:
             col.remove_notes([after[i].nid for i in deleted])
+        kept_private = restore_private(col, private)
         _prune(cards_dir, deleted)
     converted_ids = {i for i, _, _ in converted}
     return PushReport(
         backup=saved, summary=summary, added=len(log["new"]), updated=len(log["updated"]) + len(converted),
         unchanged=len(log["duplicate"]), conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids),
         converted=tuple(converted), moved=tuple(moved), left=tuple(left), deleted=tuple(deleted),
-        kept=tuple(i for i in doomed if i not in deleted))
+        kept=tuple(i for i in doomed if i not in deleted), retyped=tuple(retyped), private=len(kept_private))
 
 
 def removed_items(state: State, tree_ids: Iterable[str]) -> list[str]:
@@ -104,12 +115,16 @@ def tree_decks(notes: Sequence[Note], state: State) -> frozenset[str]:
     return frozenset({note.deck.casefold() for note in notes} | {e.deck.casefold() for e in state.items.values()})
 
 
-def _import(col: Collection, apkg: Path) -> dict[str, list[str]]:
+def _import(col: Collection, apkg: Path, *, by_nid: dict[int, str] | None = None) -> dict[str, list[str]]:
     """Import the package with the options the README tells users to choose (Anki's defaults); item ids by outcome."""
     log = import_package(col, apkg)
-    # Both note types end with the Id field.
-    return {name: [entry.fields[-1] for entry in getattr(log, name)]
-            for name in ("new", "updated", "duplicate", "conflicting")}
+    # deckbuild's two note types end with the Id field; other notes are known by their note id.
+    return {name: item_ids(getattr(log, name), by_nid or {}) for name in ("new", "updated", "duplicate", "conflicting")}
+
+
+def _name(kind: str) -> str:
+    """A note type's name as Anki shows it."""
+    return NOTETYPES[kind].name if kind in NOTETYPES else kind.removeprefix("type:")
 
 
 def _convert(col: Collection, notes: Sequence[Note], found: dict[str, AnkiNote]) -> list[tuple[str, str, str]]:
@@ -161,4 +176,4 @@ def _prune(cards_dir: Path, deleted: Sequence[str]) -> None:
     if problems or not any(i in state.items for i in deleted):
         return
     save_state(cards_dir, State(items={k: e for k, e in state.items.items() if k not in deleted},
-                                notetypes=state.notetypes))
+                                notetypes=state.notetypes, fields=state.fields))

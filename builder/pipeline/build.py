@@ -33,6 +33,8 @@ class Summary:
     moved: tuple[tuple[str, str, str], ...]
     rekinded: tuple[tuple[str, str, str], ...]
     restored: tuple[str, ...] = ()  # items back in the tree with the note id and mod they had
+    retyped: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()  # (type, old fields, new fields)
+    private: tuple[str, ...] = ()  # the tree's own types with private fields (a manual import clears them)
 
 
 def compile_clean(cards_dir: Path, *, cache: Cache | None = None, progress: Progress | None = None,
@@ -86,7 +88,8 @@ def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = 
         size = package.stat().st_size
         with environment(cards_dir, "write the state file into"):
             commit(cards_dir=cards_dir, package=package, output=output, state=new_state)
-    return Summary(output=output, size=size, **summary)
+    private = tuple(t.name for t in compiled.tree.notetypes.values() if t.private)
+    return Summary(output=output, size=size, private=private, **summary)
 
 
 def plan(notes: tuple[Note, ...], *, state: State, stamp: int,
@@ -143,7 +146,11 @@ def plan(notes: tuple[Note, ...], *, state: State, stamp: int,
         rekinded=tuple(rekinded),
         restored=tuple(restored),
     )
-    return rows, State(items=items, notetypes=notetypes), summary
+    fields = {t.kind: t.fields for t in every.values() if t.user}
+    retyped = tuple((kind.removeprefix("type:"), state.fields[kind], names) for kind, names in sorted(fields.items())
+                    if kind in state.fields and state.fields[kind] != names)
+    summary["retyped"] = retyped
+    return rows, State(items=items, notetypes=notetypes, fields=fields), summary
 
 
 def _fresh_nids(state: State, *, stamp: int) -> Iterator[int]:

@@ -57,6 +57,7 @@ class NoteType:
     cloze: bool = False
     formats: tuple[str, ...] = ()  # per field, for a tree's own types
     private: frozenset[str] = frozenset()
+    renamed: tuple[tuple[str, str], ...] = ()  # (field, the name it had): push keeps its content across the rename
     user: bool = False
 
     @property

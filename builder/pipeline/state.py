@@ -41,6 +41,7 @@ class State:
 
     items: dict[str, Entry] = field(default_factory=dict)
     notetypes: dict[str, tuple[str, int]] = field(default_factory=dict)
+    fields: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a tree's own types' field names, last build
 
     @property
     def notetype_mods(self) -> dict[str, int]:
@@ -83,7 +84,7 @@ def _parse(text: str, *, shown: str, first_line: int) -> tuple[State, list[Probl
     parsed = parse_state(text, shown=shown, first_line=first_line)
     if parsed.problems:
         return State(), parsed.problems
-    return State(items=parsed.items, notetypes=parsed.notetypes), []
+    return State(items=parsed.items, notetypes=parsed.notetypes, fields=parsed.fields), []
 
 
 def dumps(state: State) -> str:
@@ -97,7 +98,8 @@ def dumps(state: State) -> str:
         f'"mod": {e.mod:d}, "nid": {e.nid:d}{tomb if e.removed else ""}}}'
         for key, e in sorted(state.items.items())
     )
-    notetypes = json.dumps({key: {"hash": h, "mod": m} for key, (h, m) in sorted(state.notetypes.items())})
+    notetypes = json.dumps({key: {**({"fields": list(state.fields[key])} if key in state.fields else {}), "hash": h,
+                                  "mod": m} for key, (h, m) in sorted(state.notetypes.items())}, ensure_ascii=False)
     text = f'{{"version": {VERSION},\n "notetypes": {notetypes},\n "items": {{\n{items}\n }}\n}}\n'
     _LAST[:] = [text, state]
     return text

@@ -56,6 +56,7 @@ class Parsed(NamedTuple):
     items: dict[str, Entry]
     notetypes: dict[str, tuple[str, int]]
     problems: list[Problem]
+    fields: dict[str, tuple[str, ...]] = {}  # a tree's own note types' field names at the last build
 
 
 class _Report:
@@ -96,9 +97,10 @@ def parse_state(text: str, *, shown: str, first_line: int = 1) -> Parsed:
     if layout:
         report(start, f"state file does not have the layout deckbuild {VERSION} writes ({layout}); {RESTORE}")
         return Parsed({}, {}, report.problems)
-    notetypes = _notetypes(top.values["notetypes"], pos=top.where["notetypes"], report=report)
+    fields: dict[str, tuple[str, ...]] = {}
+    notetypes = _notetypes(top.values["notetypes"], pos=top.where["notetypes"], report=report, fields=fields)
     items = _items(text, top.starts["items"], version=version, report=report)
-    return Parsed(items, notetypes, report.problems)
+    return Parsed(items, notetypes, report.problems, fields)
 
 
 def _unreadable(text: str, err: Exception, report: _Report) -> Problem:
@@ -208,10 +210,16 @@ def _whole(value: Any, *, low: int, high: int) -> bool:
     return type(value) is int and low <= value <= high
 
 
-def _notetypes(data: dict[str, Any], *, pos: int, report: _Report) -> dict[str, tuple[str, int]]:
-    """Each note type's definition hash and mod."""
+def _notetypes(data: dict[str, Any], *, pos: int, report: _Report,
+               fields: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, int]]:
+    """Each note type's definition hash and mod (and, for a tree's own type, its field names, into `fields`)."""
     notetypes = {}
     for kind, entry in data.items():
+        if kind.startswith(USER_KIND) and isinstance(entry, dict) and "fields" in entry:
+            names = entry["fields"]
+            if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
+                entry = {k: v for k, v in entry.items() if k != "fields"}
+                fields[kind] = tuple(names)
         if not known_kind(kind):
             report(pos, f"state file: unknown note type {_name(kind)} (deckbuild has {', '.join(NOTETYPES)}); {RESTORE}")
         elif (not isinstance(entry, dict) or set(entry) != {"hash", "mod"} or not isinstance(entry["hash"], str)

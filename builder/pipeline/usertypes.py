@@ -13,7 +13,7 @@ from .statecheck import MAX_NID
 
 NOTETYPES_FILE = "notetypes.yaml"
 TYPE_KEYS = ("id", "cloze", "fields", "templates", "css")
-FIELD_KEYS = ("name", "format", "private")
+FIELD_KEYS = ("name", "format", "private", "was")
 TEMPLATE_KEYS = ("name", "front", "back")
 FORMATS = ("markdown", "html", "sound")
 CITED = ("Source", "Quote")  # fields deckbuild fills from an item's `source:` and `quote:`
@@ -131,7 +131,8 @@ def _notetype(name: str, entry: Map, *, line: int, report) -> NoteType | None:
     if not isinstance(css, str):
         report(entry.lines["css"], f"'css' of note type '{name}' must be text")
         css = ""
-    fields = _fields(name, entry, line=line, report=report)
+    renamed: list[tuple[str, str]] = []
+    fields = _fields(name, entry, line=line, report=report, renamed=renamed)
     templates = _templates(name, entry, line=line, report=report)
     if fields is None or templates is None:
         return None
@@ -156,14 +157,15 @@ def _notetype(name: str, entry: Map, *, line: int, report) -> NoteType | None:
         templates=tuple((t, front, back if has_source else back + CITATION) for t, front, back in plain),
         css=(css if ".source" in css else (css.rstrip("\n") + "\n" + CITATION_CSS).lstrip("\n")) if css else
         CSS, cloze=cloze, formats=tuple(formats.get(f, "html") for f in all_fields),
-        private=frozenset(f for f, _, private in fields if private), user=True)
+        private=frozenset(f for f, _, private in fields if private), renamed=tuple(renamed), user=True)
     if cloze and plain and cloze_field(notetype) is None:
         report(templates[0][1], f"cloze note type '{name}' needs '{{{{cloze:Field}}}}' on its template's front")
     return notetype
 
 
-def _fields(name: str, entry: Map, *, line: int, report) -> list[tuple[str, str, bool]] | None:
-    """A type's fields: (name, format, private) each."""
+def _fields(name: str, entry: Map, *, line: int, report,
+            renamed: list[tuple[str, str]] | None = None) -> list[tuple[str, str, bool]] | None:
+    """A type's fields: (name, format, private) each; (name, old name) of renamed ones into `renamed`."""
     value = entry.get("fields")
     if not isinstance(value, Seq) or not value:
         report(entry.lines.get("fields", line), f"note type '{name}' needs 'fields:', a list of field names")
@@ -174,6 +176,12 @@ def _fields(name: str, entry: Map, *, line: int, report) -> list[tuple[str, str,
         if isinstance(field, Map):
             _unknown(field, FIELD_KEYS, f"a field of note type '{name}'", report)
             fmt, private = field.get("format", "markdown"), field.get("private", False)
+            was = field.get("was")
+            if was is not None and renamed is not None:
+                if isinstance(was, str) and was.strip():
+                    renamed.append((str(field.get("name")), was))
+                else:
+                    report(fline, f"'was' of a field of note type '{name}' must be the field's old name")
             field = field.get("name")
             if fmt not in FORMATS:
                 report(fline, f"field format '{fmt}' of note type '{name}' must be one of {', '.join(FORMATS)}")

@@ -1,0 +1,145 @@
+"""A tree's own note types in a real collection: changed in place, notes switched between types, private fields kept.
+
+Each function is one step `push` (or `adopt`) calls; none imports, builds or writes a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from ..model import Note
+from ..pipeline.notetypes import NOTETYPES, NoteType, notetype_of
+
+if TYPE_CHECKING:
+    from anki.collection import Collection
+
+    from .collection import AnkiNote
+
+
+def kinds_by_id(notetypes: Mapping[str, NoteType]) -> dict[int, str]:
+    """Note type id -> kind, for deckbuild's two types and the tree's own."""
+    return {t.id: t.kind for t in [*NOTETYPES.values(), *notetypes.values()]}
+
+
+def _structure(model: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A collection note type's field names and template names: what Anki's importer matches on."""
+    return tuple(f["name"] for f in model["flds"]), tuple(t["name"] for t in model["tmpls"])
+
+
+def sync_notetypes(col: Collection, notetypes: Mapping[str, NoteType], *, force: bool = False) -> list[str]:
+    """Change each of the tree's own types the collection has, whose fields or template names differ, in place.
+
+    Fields are matched by name (or by the name a field `was`), so a kept field keeps its content in
+    every note; templates are matched by name, so their cards keep their reviews. Templates and CSS
+    are set too, as the import would. With `force`, a type whose templates or CSS alone differ is
+    set as well. Returns the names of the types changed.
+    """
+    changed = []
+    for notetype in notetypes.values():
+        model = col.models.get(notetype.id)
+        if model is None:
+            continue
+        wanted = (notetype.fields, tuple(name for name, _, _ in notetype.templates))
+        same_text = [(t["qfmt"], t["afmt"]) for t in model["tmpls"]] == [(q, a) for _, q, a in notetype.templates] \
+            and model["css"] == notetype.css
+        if _structure(model) == wanted and (not force or same_text):
+            continue
+        renamed = dict(notetype.renamed)
+        old_fields = {f["name"]: f for f in model["flds"]}
+        fields = []
+        for name in notetype.fields:
+            found = old_fields.pop(name, None) or old_fields.pop(renamed.get(name, ""), None)
+            if found is None:
+                found = col.models.new_field(name)
+            found["name"] = name
+            fields.append(found)
+        old_templates = {t["name"]: t for t in model["tmpls"]}
+        templates = []
+        for name, front, back in notetype.templates:
+            template = old_templates.get(name) or col.models.new_template(name)
+            template["qfmt"], template["afmt"] = front, back
+            templates.append(template)
+        model["flds"], model["tmpls"], model["css"] = fields, templates, notetype.css
+        if model.get("sortf", 0) >= len(fields):
+            model["sortf"] = 0
+        mods = col.db.all("select id, mod from notes where mid = ?", notetype.id)
+        col.models.update_dict(model)
+        # Changing a type's fields stamps its notes `mod = now`; put back their mods, so the import that
+        # follows still updates exactly the notes the build made newer (and no note edited in Anki since).
+        col.db.executemany("update notes set mod = ? where id = ?", [(mod, nid) for nid, mod in mods])
+        changed.append(notetype.name)
+    return changed
+
+
+def convert_by_name(col: Collection, notes: Sequence[Note], found: Mapping[str, AnkiNote],
+                    notetypes: Mapping[str, NoteType]) -> list[tuple[str, str, str]]:
+    """Switch each note whose item now names another type, where either is one of the tree's own.
+
+    Anki's change-notetype operation, fields and templates mapped by name, so reviews stay with
+    their cards. Returns (id, old kind, new kind) for each note switched.
+    """
+    groups: dict[tuple[str, str], list[str]] = {}
+    for note in notes:
+        current = found.get(note.id)
+        if current is None or current.kind is None or current.kind == note.kind:
+            continue
+        if current.kind in NOTETYPES and note.kind in NOTETYPES:
+            continue  # deckbuild's own Q/A ↔ cloze switch has its fixed mapping in push
+        groups.setdefault((current.kind, note.kind), []).append(note.id)
+    converted = []
+    for (old_kind, new_kind), ids in sorted(groups.items()):
+        old, new = notetype_of(old_kind, notetypes), notetype_of(new_kind, notetypes)
+        if col.models.get(new.id) is None or col.models.get(old.id) is None:
+            continue
+        request = col.models.change_notetype_info(old_notetype_id=old.id, new_notetype_id=new.id).input
+        request.note_ids.extend(found[i].nid for i in ids)
+        old_fields = col.models.get(old.id)["flds"]
+        names = [f["name"] for f in old_fields]
+        del request.new_fields[:]
+        request.new_fields.extend(names.index(f) if f in names else -1 for f in new.fields)
+        if not new.cloze and not old.cloze:
+            templates = [t["name"] for t in col.models.get(old.id)["tmpls"]]
+            del request.new_templates[:]
+            request.new_templates.extend(templates.index(t) if t in templates else -1 for t, _, _ in new.templates)
+        col.models.change_notetype_of_notes(request)
+        converted += [(i, old_kind, new_kind) for i in ids]
+    return converted
+
+
+def private_values(col: Collection, found: Mapping[str, AnkiNote],
+                   notetypes: Mapping[str, NoteType]) -> dict[int, dict[str, str]]:
+    """What the collection's notes hold in their private fields now, by note id (only the non-empty ones)."""
+    kept: dict[int, dict[str, str]] = {}
+    by_kind = {t.kind: t for t in notetypes.values() if t.private}
+    for note in found.values():
+        notetype = by_kind.get(note.kind or "")
+        if notetype is None:
+            continue
+        values = {name: note.fields[i] for i, name in enumerate(notetype.fields)
+                  if name in notetype.private and i < len(note.fields) and note.fields[i]}
+        if values:
+            kept[note.nid] = values
+    return kept
+
+
+def restore_private(col: Collection, kept: Mapping[int, Mapping[str, str]]) -> list[int]:
+    """Put private fields back where an import changed them; the note ids restored."""
+    restored = []
+    for nid, values in kept.items():
+        try:
+            note = col.get_note(nid)
+        except Exception:  # noqa: BLE001 - the note is gone (deleted by this push): nothing to keep
+            continue
+        if any(name in note and note[name] != value for name, value in values.items()):
+            for name, value in values.items():
+                if name in note:
+                    note[name] = value
+            col.update_note(note)
+            restored.append(nid)
+    return restored
+
+
+def item_ids(log_entries: Iterable, by_nid: Mapping[int, str]) -> list[str]:
+    """The item ids of an import log's notes, by note id (a tree's own type need not have an Id field)."""
+    return [by_nid.get(entry.id.nid, entry.fields[-1] if entry.fields else "") for entry in log_entries]
