@@ -198,7 +198,8 @@ def test_bad_typed_items_are_reported_at_their_lines(rebuild):
         ("cards/bad.yaml:4:", "unknown note type 'Vocb'; did you mean 'Vocab'?"),
         ("cards/bad.yaml:8:", "note type 'Vocab' has no field 'Wrod'; did you mean 'Word'?"),
         ("cards/bad.yaml:8:", "field 'Mnemonic' is private"),
-        ("cards/bad.yaml:8:", "field 'Word' is missing: template 'Recognise'"),
+        ("cards/bad.yaml:8:", "a field a template needs is missing, so this item makes no card of note type 'Vocab': "
+                              "template 'Recognise' shows Word"),
         ("cards/bad.yaml:11:", "field 'Text' has no cloze deletion"),
     )
 

@@ -33,7 +33,7 @@ def references(template: str) -> Iterator[tuple[str, int, str]]:
         if not ref or ref.startswith("!"):
             continue
         if ref[0] in "#^":
-            yield ref[1:].strip(), depth, "#"
+            yield ref[1:].strip(), depth, ref[0]
             depth += 1
         elif ref[0] == "/":
             depth = max(0, depth - 1)
@@ -43,8 +43,8 @@ def references(template: str) -> Iterator[tuple[str, int, str]]:
 
 
 def required_fields(notetype: NoteType) -> dict[str, set[str]]:
-    """Per template name, the fields its front shows outside any {{#…}} section: an item must fill them."""
-    return {name: {f for f, depth, flt in references(front) if depth == 0 and flt != "#" and f not in SPECIAL}
+    """Per template name, the fields its front shows outside any {{#…}} section."""
+    return {name: {f for f, depth, flt in references(front) if depth == 0 and flt not in ("#", "^") and f not in SPECIAL}
             for name, front, _ in notetype.templates}
 
 
@@ -58,13 +58,9 @@ def cloze_field(notetype: NoteType) -> str | None:
 
 
 def card_ords(notetype: NoteType, filled: set[str]) -> tuple[int, ...]:
-    """The cards a non-cloze note of this type makes: templates whose front shows a filled field and lacks none."""
-    ords = []
-    for index, (_, front, _) in enumerate(notetype.templates):
-        refs = [(f, depth if flt != "#" else depth + 1) for f, depth, flt in references(front) if f not in SPECIAL]
-        if any(f in filled for f, _ in refs) and all(f in filled for f, depth in refs if depth == 0):
-            ords.append(index)
-    return tuple(ords)
+    """The cards a non-cloze note of this type makes: as Anki does, each template whose front shows a filled field."""
+    return tuple(index for index, (_, front, _) in enumerate(notetype.templates)
+                 if any(f in filled for f, _, flt in references(front) if f not in SPECIAL and flt != "^"))
 
 
 def validate_notetypes(doc: Document | None, problems: list[Problem]) -> dict[str, NoteType]:

@@ -407,15 +407,11 @@ def typed_item(entry: Map, *, line: int, deck: str | None, file_tags: tuple[str,
                 report(values.lines[target], f"field '{target}' has no cloze deletion; mark one like {{{{c1::answer}}}}")
             elif unclosed := cloze_numbers(text)[1]:
                 report(values.lines[target], f"cloze deletion '{{{{c{unclosed[0]}::' is never closed; end it with '}}}}'")
-        else:
-            for template, needed in required_fields(notetype).items():
-                for field in sorted(needed - filled):
-                    if field in notetype.private or field in CITED:
-                        continue
-                    report(entry.lines.get("fields", line), f"field '{field}' is missing: template '{template}' of "
-                                                            f"note type '{name}' shows it on the front")
-            if not card_ords(notetype, filled | set(notetype.private)) and len(report.problems) == before:
-                report(line, f"this card fills no field a template of '{name}' shows on the front, so it makes no card")
+        elif not card_ords(notetype, filled):
+            wanted = "; ".join(f"template '{t}' shows {', '.join(sorted(f))}" for t, f in
+                               required_fields(notetype).items() if f)
+            report(entry.lines.get("fields", line), f"a field a template needs is missing, so this item makes no card "
+                                                    f"of note type '{name}': {wanted or 'its fronts show no field'}")
     cited = _cited(entry, line=line, sources=sources, report=report, suggested=suggested) if "source" in entry else ()
     quote = entry.get("quote")
     if quote is not None and (not _text(quote) or not quote.strip()):
