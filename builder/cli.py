@@ -417,6 +417,27 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
         click.echo(line)
 
 
+@cli.command(epilog=EXIT_CODES)
+@CARDS
+@COLLECTION
+@click.option("--deck", required=True, help="The deck to adopt, with its subdecks ('::' nests).")
+@DEBUG
+def adopt(cards_dir: Path, collection: Path, deck: str) -> None:
+    """Write a new cards tree from a deck you already study in Anki, linked to its notes and reviews.
+
+    One YAML file per subdeck, notetypes.yaml for its note types, its media, and a state file, so
+    the very next push changes nothing. CARDS_DIR must not exist yet (or be empty). Anki must be
+    closed. Needs the optional `anki` package: from a clone, pip install '.[anki]'.
+
+    Example: deckbuild adopt spanish --collection ~/.local/share/Anki2/User\\ 1/collection.anki2 --deck Spanish
+    """
+    from .commands.adopt import adopt as adopt_deck
+
+    report = adopt_deck(collection=collection, deck=deck, cards_dir=cards_dir)
+    for line in report.lines():
+        click.echo(line)
+
+
 def _predict(cards_dir: Path, collection: Path) -> None:
     """Print what importing the build would do, tried on a copy of the collection."""
     from .commands.diff import predict
