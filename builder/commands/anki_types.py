@@ -123,6 +123,25 @@ def private_values(col: Collection, found: Mapping[str, AnkiNote],
     return kept
 
 
+def unblock_private_edits(col: Collection, found: Mapping[str, AnkiNote], state, notetypes: Mapping[str, NoteType],
+                          *, bookkeeping: frozenset[str] = frozenset({"leech", "marked"})) -> list[int]:
+    """Give back the last build's `mod` to notes edited in Anki only in private fields, so the import still
+    updates them from the YAML (the private fields are put back after it); the note ids."""
+    from .typedpull import typed_digest
+
+    private = {t.kind for t in notetypes.values() if t.private}
+    unblocked = []
+    for item_id, note in found.items():
+        base = state.items.get(item_id)
+        if note.kind not in private or base is None or note.mod <= base.mod:
+            continue
+        tags = tuple(sorted(t for t in note.tags if t.casefold() not in bookkeeping))
+        if typed_digest(note, notetypes, tags=tags) == base.digest:
+            unblocked.append(note.nid)
+            col.db.execute("update notes set mod = ? where id = ?", base.mod, note.nid)
+    return unblocked
+
+
 def restore_private(col: Collection, kept: Mapping[int, Mapping[str, str]]) -> list[int]:
     """Put private fields back where an import changed them; the note ids restored."""
     restored = []

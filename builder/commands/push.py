@@ -12,7 +12,8 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
-from .anki_types import convert_by_name, item_ids, kinds_by_id, private_values, restore_private, sync_notetypes
+from .anki_types import (convert_by_name, item_ids, kinds_by_id, private_values, restore_private, sync_notetypes,
+                         unblock_private_edits)
 from .collection import AnkiNote, backup, import_package, opened, read_notes
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
         retyped = sync_notetypes(col, notetypes)  # before the import, which would take a changed type as conflicting
         held = read_notes(col, tree_ids, **look)
         private = private_values(col, held, notetypes)
+        unblock_private_edits(col, held, state, notetypes)
         log = _import(col, summary.output, by_nid={n.nid: i for i, n in held.items()})
         before = read_notes(col, tree_ids, **look)
         converted = _convert(col, compiled.notes, before) + convert_by_name(col, compiled.notes, before, notetypes)

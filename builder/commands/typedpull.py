@@ -73,7 +73,9 @@ def typed_changes(item: Item, note: Note, found, edits, *, notetypes: Mapping[st
     cards = edits.doc.data["cards"]
     index = next(i for i, entry in enumerate(cards) if getattr(entry, "get", None) and entry.get("id") == note.id)
     values = cards[index].get("fields")
-    media = {m.name: Path(os.path.relpath(m.path, item.folder.resolve())).as_posix() for m in note.media}
+    media = {}
+    for m in note.media:  # by its packaged name, and by the file's own name (an adopted note still uses it)
+        media[m.name] = media[m.path.name] = Path(os.path.relpath(m.path, item.folder.resolve())).as_posix()
     needed = set().union(*required_fields(notetype).values()) | {cloze_field(notetype) or ""}
     outcomes, keys = [], []
     for position, name in typed_keys(note.kind, notetypes, {}):
@@ -83,6 +85,8 @@ def typed_changes(item: Item, note: Note, found, edits, *, notetypes: Mapping[st
         place = f"{item.path}:{item.line_of('fields.' + name)}"
         fmt = notetype.formats[position]
         text, exact = field_text(html, fmt, media)
+        if values and text == values.get(name):
+            continue  # Anki's HTML differs only in how the build names the same media
         if not text.strip():
             if name in needed:
                 outcomes.append(Outcome(place=place, id=note.id, kind="conflict",
