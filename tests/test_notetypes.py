@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import shutil
@@ -208,3 +209,17 @@ def test_a_missing_sound_file_is_an_error_at_its_field(rebuild):
     deck = "deck: T\ncards:\n  - id: one\n    type: Vocab\n    fields:\n      Word: uno\n      Audio: audio/none.mp3\n"
     result = rebuild({"notetypes.yaml": NOTETYPES, "bad.yaml": deck})
     assert_problems(result, ("cards/bad.yaml:7:", "sound 'audio/none.mp3' not found"))
+
+
+def test_preview_shows_a_user_type_and_plays_its_sound(typed, deckbuild, tmp_path):
+    out = tmp_path / "preview.html"
+    result = deckbuild("preview", typed, "-o", out)
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    data = base64.b64encode(b"ID3" + bytes(range(200))).decode()
+    front = page.split('id="hola-1"')[1].split('class="pv-side pv-back"')[0]
+    assert front.count(f'<audio controls src="data:audio/mpeg;base64,{data}"') == 2  # the Word's and the Audio's
+    assert "[sound:" not in page
+    assert "Recall" in page and "<strong>hola</strong>" in front
+    gap = page.split('id="dormir-2"')[1].split("</article>")[0]
+    assert "[...]" in gap and "dormir" in gap
