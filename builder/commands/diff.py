@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..pipeline.build import compile_clean, now, plan
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
+from .anki_types import sync_notetypes
 from .collection import copy_to, import_package, opened, read_notes
 from .push import removed_items, tree_decks
 
@@ -66,6 +67,8 @@ def predict(*, cards_dir: Path, collection: Path) -> Prediction:
         write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg, notetypes=compiled.tree.notetypes)
         copy = copy_to(collection, Path(work)) if collection.is_file() else collection
         with opened(copy, command="diff", shown=collection) as col:
+            if copy != collection:  # on the copy, as push would: a type whose fields changed is changed in place
+                sync_notetypes(col, compiled.tree.notetypes)
             present = read_notes(col, gone)
             prediction = _import(col, apkg=apkg, rows=rows, removed=tuple(i for i in gone if i in present))
     return replace(prediction, tree_decks=tree_decks(compiled.notes, state))
@@ -85,12 +88,13 @@ def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[
     # Anki logs a conflicting note under the id it had in the package: the one the build gave it.
     built = {row.nid: row.note for row in rows}
     conflicting = tuple(
-        (note.id, _notetype_name(col, note.guid), NOTETYPES[note.kind].name)
+        (note.id, _notetype_name(col, note.guid), NOTETYPES[note.kind].name if note.kind in NOTETYPES
+         else note.kind.removeprefix("type:"))
         for note in sorted((built[e.id.nid] for e in log.conflicting), key=lambda n: order[n.id])
     )
     updated, unchanged = in_collection(log.updated), in_collection(log.duplicate)
     moves = []
-    current = read_notes(col, updated + unchanged)
+    current = read_notes(col, updated + unchanged, guids={row.note.id: row.note.guid for row in rows})
     for item_id in sorted(current, key=order.__getitem__):
         wanted = rows[order[item_id]].note.deck
         moves += sorted((item_id, name, wanted) for name in current[item_id].decks
