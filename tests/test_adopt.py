@@ -347,3 +347,13 @@ def test_7_a_deck_deckbuild_built_adopts_with_its_ids_citations_and_round_trip(f
         assert reviews(anki, studied) == studied
     finally:
         anki.close()
+
+
+def test_an_adopted_item_removed_from_the_tree_is_deleted_by_push_yes(adopted, deckbuild):
+    cards, anki, _ = adopted
+    path, lines = item_lines(cards, "palabra2")
+    nid = anki.col.find_notes('"Word:palabra2"')[0]
+    path.write_text(path.read_text().replace("\n".join(lines) + "\n", "", 1))
+    result = push(deckbuild, cards, anki, "--yes")
+    assert "deleted: palabra2" in result.output
+    assert nid not in anki.col.find_notes("") and len(anki.col.find_notes("")) == 999

@@ -159,6 +159,18 @@ def restore_private(col: Collection, kept: Mapping[int, Mapping[str, str]]) -> l
     return restored
 
 
+def removed_guids(col: Collection, state, gone: Iterable[str]) -> dict[str, str]:
+    """The GUIDs of removed items of the tree's own types, by the note id the state kept (such an item may have
+    carried its own `guid:`, which left the tree with it)."""
+    wanted = {state.items[i].nid: i for i in gone if i in state.items and state.items[i].kind not in NOTETYPES}
+    found = {}
+    for nid, item_id in wanted.items():
+        guid = col.db.scalar("select guid from notes where id = ?", nid)
+        if guid:
+            found[item_id] = guid
+    return found
+
+
 def item_ids(log_entries: Iterable, by_nid: Mapping[int, str]) -> list[str]:
     """The item ids of an import log's notes, by note id (a tree's own type need not have an Id field)."""
     return [by_nid.get(entry.id.nid, entry.fields[-1] if entry.fields else "") for entry in log_entries]

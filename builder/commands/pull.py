@@ -18,7 +18,7 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import MediaStore, note_digest, render_item
 from ..pipeline.state import FILENAME, Entry, State, save_state
 from ..pipeline.validate import validate_deck
-from .anki_types import kinds_by_id
+from .anki_types import kinds_by_id, removed_guids
 from .collection import AnkiNote, copy_to, notetype_fields, notetype_mods, opened, read_notes
 from .typedpull import typed_changes, typed_digest, typed_keys
 from .push import removed_items
@@ -83,7 +83,8 @@ def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_ru
     notetypes = compiled.tree.notetypes
     with _reading(collection, command="pull", dry_run=dry_run) as col:
         anki = read_notes(col, [note.id for note in compiled.notes] + gone,
-                          guids={n.id: n.guid for n in compiled.notes}, kinds=kinds_by_id(notetypes))
+                          guids={**removed_guids(col, state, gone), **{n.id: n.guid for n in compiled.notes}},
+                          kinds=kinds_by_id(notetypes))
     outcomes: list[Outcome] = []
     files: dict[str, _FileEdits] = {}
     items = dict(state.items)

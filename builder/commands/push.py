@@ -13,7 +13,7 @@ from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
 from .anki_types import (convert_by_name, item_ids, kinds_by_id, private_values, restore_private, sync_notetypes,
-                         unblock_private_edits)
+                         removed_guids, unblock_private_edits)
 from .collection import AnkiNote, backup, import_package, opened, read_notes
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
     notetypes = compiled.tree.notetypes
     look = dict(guids={note.id: note.guid for note in compiled.notes}, kinds=kinds_by_id(notetypes))
     with opened(collection, command="push") as col:  # exit 3 while Anki has it open, before anything is written
+        look["guids"].update(removed_guids(col, state, gone))
         saved = backup(col, collection)
         summary = build(cards_dir=cards_dir, output=output, force=force)
         retyped = sync_notetypes(col, notetypes)  # before the import, which would take a changed type as conflicting
