@@ -223,3 +223,40 @@ def test_preview_shows_a_user_type_and_plays_its_sound(typed, deckbuild, tmp_pat
     assert "Recall" in page and "<strong>hola</strong>" in front
     gap = page.split('id="dormir-2"')[1].split("</article>")[0]
     assert "[...]" in gap and "dormir" in gap
+
+
+TYPE = "T:\n  fields: [A, B]\n  templates:\n    - {name: One, front: '{{A}}', back: '{{B}}'}\n"
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"notetypes.yaml": TYPE.replace("fields: [A, B]", "id: abc\n  fields: [A, B]")},
+     ("cards/notetypes.yaml:2:", "'id' of note type 'T' must be a whole number")),
+    ({"notetypes.yaml": TYPE.replace("[A, B]", "[A, B, A]")}, ("cards/notetypes.yaml:2:", "has field 'A' twice")),
+    ({"notetypes.yaml": TYPE.replace("[A, B]", "[A, B, {name: C, private: maybe}]")},
+     ("cards/notetypes.yaml:2:", "'private' of a field of note type 'T' must be true or false")),
+    ({"notetypes.yaml": TYPE.replace("[A, B]", "[A, B, {name: C, was: ''}]")},
+     ("cards/notetypes.yaml:2:", "'was' of a field of note type 'T' must be the field's old name")),
+    ({"notetypes.yaml": TYPE.replace("[A, B]", "[A, B, 'C:x']")},
+     ("cards/notetypes.yaml:2:", "each field of note type 'T' needs a name without ':'")),
+    ({"notetypes.yaml": TYPE.replace("T:", "qa:")}, ("cards/notetypes.yaml:1:", "note type name 'qa'")),
+    ({"notetypes.yaml": TYPE + "U:\n  cloze: true\n" + TYPE.split("\n", 1)[1]},
+     ("cards/notetypes.yaml:9:", "cloze note type 'U' needs '{{cloze:Field}}'")),
+    ({"notetypes.yaml": TYPE + "U:\n  id: 5\n" + TYPE.split("\n", 1)[1].replace("fields", "id: 5\n  fields", 0)
+      + "V:\n  id: 5\n" + TYPE.split("\n", 1)[1]},
+     ("cards/notetypes.yaml:10:", "note type 'V' has the id of 'U'")),
+    ({"notetypes.yaml": "- just a list\n"}, ("cards/notetypes.yaml:1:", "must map note type names to definitions")),
+    ({"notetypes.yaml": TYPE, "t.yaml": "deck: X\ncards:\n  - id: a\n    type: T\n    fields: {A: x}\n    guid: 'two words'\n"},
+     ("cards/t.yaml:6:", "'guid' must be the note's Anki GUID")),
+    ({"notetypes.yaml": TYPE, "t.yaml": "deck: X\ncards:\n  - id: a\n    type: T\n    fields: {A: yes}\n"},
+     ("cards/t.yaml:5:", "field 'A' must be non-empty text; put the words in quotes")),
+    ({"notetypes.yaml": TYPE, "t.yaml": "deck: X\ncards:\n  - id: a\n    type: T\n    fields: {A: x, Source: y}\n"},
+     ("cards/t.yaml:5:", "'Source' is filled from the item's 'source:'")),
+    ({"notetypes.yaml": TYPE, "t.yaml": "deck: X\ncards:\n  - id: a\n    type: T\n    fields: {A: x}\n    answer: y\n"},
+     ("cards/t.yaml:6:", "unknown key 'answer' in card of a note type from notetypes.yaml")),
+    ({"t.yaml": "deck: X\ncards:\n  - id: a\n    fields: {A: x}\n"},
+     ("cards/t.yaml:3:", "card has 'fields' but no 'type'")),
+    ({"sources.yaml": "dellwo-2022:\n  title: D\ns:\n  title: S\n  placeholder: perhaps\n"},
+     ("cards/sources.yaml:5:", "'placeholder' of source 's' must be true or false")),
+])
+def test_each_new_input_is_refused_at_its_line(rebuild, files, expected):
+    assert_problems(rebuild(files), expected)

@@ -133,7 +133,8 @@ def _notetype(name: str, entry: Map, *, line: int, report) -> NoteType | None:
     if fields is None or templates is None:
         return None
     names = [f for f, _, _ in fields]
-    known = set(names) | set(CITED) | SPECIAL
+    written = [f.get("name") if isinstance(f, Map) else f for f in entry["fields"]]
+    known = set(names) | set(CITED) | SPECIAL | {f for f in written if isinstance(f, str)}  # a bad one is reported
     for (template, front, back), tline in templates:
         for side, text in (("front", front), ("back", back)):
             for ref, _, flt in references(text):

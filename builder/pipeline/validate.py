@@ -397,7 +397,7 @@ def typed_item(entry: Map, *, line: int, deck: str | None, file_tags: tuple[str,
                 elif fmt != "sound":
                     _images(value, line=fline, report=report)
                 kept.append((key, value))
-        filled = {k for k, _ in kept}
+        filled = {k for k in values if k in own and k not in notetype.private}  # a bad value is reported already
         if notetype.cloze:
             target = cloze_field(notetype)
             text = dict(kept).get(target or "")
