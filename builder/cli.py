@@ -171,9 +171,11 @@ def summary_lines(summary: Summary) -> list[str]:
         lines.append(f"changed kind: {item_id} from {old} to {new}. Anki will skip it as conflicting: "
                      f"in Anki, Browse, search \"Id:{item_id}\", delete it, then re-import.")
     for name, old, new in summary.retyped:
-        lines.append(f"note type {name}: fields changed ({', '.join(old)} → {', '.join(new)}). Anki's importer skips "
-                     "its notes as conflicting: `deckbuild push` changes the type in place and keeps every review; "
-                     f"by hand, first make the same change in Anki (Tools → Manage Note Types → {name} → Fields), "
+        what, before, after, screen = ("fields", old.fields, new.fields, "Fields") if old.fields != new.fields else (
+            "template names", old.templates, new.templates, "Cards")
+        lines.append(f"note type {name}: {what} changed ({', '.join(before)} → {', '.join(after)}). Anki's importer "
+                     "skips its notes as conflicting: `deckbuild push` changes the type in place and keeps every review; "
+                     f"by hand, first make the same change in Anki (Tools → Manage Note Types → {name} → {screen}), "
                      "then import.")
     if summary.private:
         lines.append(f"warning: note type{'s' * (len(summary.private) > 1)} {', '.join(summary.private)} "

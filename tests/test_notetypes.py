@@ -260,3 +260,23 @@ TYPE = "T:\n  fields: [A, B]\n  templates:\n    - {name: One, front: '{{A}}', ba
 ])
 def test_each_new_input_is_refused_at_its_line(rebuild, files, expected):
     assert_problems(rebuild(files), expected)
+
+
+def test_a_renamed_template_keeps_its_cards_reviews_through_push(typed, deckbuild, anki, tmp_path):
+    out = tmp_path / "out.apkg"
+    anki.close()
+    assert deckbuild("push", typed, "--collection", anki.path, "-o", out).exit_code == 0
+    anki.reopen()
+    recall = next(c for c in anki.col.get_note(anki.col.find_notes("Word:*hola*")[0]).cards() if c.ord == 1)
+    anki.answer(recall.id)
+    (typed / "notetypes.yaml").write_text(NOTETYPES.replace("    - name: Recall\n",
+                                                            "    - name: Meaning first\n      was: Recall\n"))
+    build = deckbuild("build", typed, "-o", out)
+    assert "note type Vocab: template names changed (Recognise, Recall → Recognise, Meaning first)" in build.output
+    anki.close()
+    result = deckbuild("push", typed, "--collection", anki.path, "-o", out)
+    anki.reopen()
+    assert result.exit_code == 0 and "note type changed: Vocab" in result.output, result.output
+    assert [t["name"] for t in anki.col.models.by_name("Vocab")["tmpls"]] == ["Recognise", "Meaning first"]
+    assert anki.col.db.scalar("select count() from revlog where cid = ?", recall.id) == 1
+    assert anki.col.get_card(recall.id).ord == 1

@@ -55,10 +55,12 @@ def sync_notetypes(col: Collection, notetypes: Mapping[str, NoteType], *, force:
             found["name"] = name
             fields.append(found)
         old_templates = {t["name"]: t for t in model["tmpls"]}
+        was = dict(notetype.renamed_templates)
         templates = []
         for name, front, back in notetype.templates:
-            template = old_templates.get(name) or col.models.new_template(name)
-            template["qfmt"], template["afmt"] = front, back
+            template = old_templates.pop(name, None) or old_templates.pop(was.get(name, ""), None) \
+                or col.models.new_template(name)
+            template["name"], template["qfmt"], template["afmt"] = name, front, back
             templates.append(template)
         model["flds"], model["tmpls"], model["css"] = fields, templates, notetype.css
         if model.get("sortf", 0) >= len(fields):

@@ -126,13 +126,15 @@ def notetype_mods(col: Collection, notetypes: Mapping | None = None) -> dict[str
     return mods
 
 
-def notetype_fields(col: Collection, notetypes: Mapping) -> dict[str, tuple[str, ...]]:
-    """The field names the collection's copy of each of the tree's own note types has."""
+def notetype_fields(col: Collection, notetypes: Mapping) -> dict:
+    """The field and template names (a state `Shape`) the collection's copy of each of the tree's own types has."""
+    from ..pipeline.state import Shape
+
     fields = {}
     for notetype in notetypes.values():
         found = col.models.get(notetype.id)
         if found:
-            fields[notetype.kind] = tuple(f["name"] for f in found["flds"])
+            fields[notetype.kind] = Shape(tuple(f["name"] for f in found["flds"]), tuple(t["name"] for t in found["tmpls"]))
     return fields
 
 

@@ -16,7 +16,7 @@ from ..model import Note
 from .notetypes import NOTETYPES, NoteType
 from .output import check_output, environment
 from .package import Row, pack_apkg
-from .state import FILENAME, MAX_MOD, MAX_NID, Entry, State, commit, read_state, temp_dir
+from .state import FILENAME, MAX_MOD, MAX_NID, Entry, Shape, State, commit, read_state, temp_dir
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Summary:
@@ -33,7 +33,7 @@ class Summary:
     moved: tuple[tuple[str, str, str], ...]
     rekinded: tuple[tuple[str, str, str], ...]
     restored: tuple[str, ...] = ()  # items back in the tree with the note id and mod they had
-    retyped: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()  # (type, old fields, new fields)
+    retyped: tuple[tuple[str, Shape, Shape], ...] = ()  # (type, old fields and templates, new ones)
     private: tuple[str, ...] = ()  # the tree's own types with private fields (a manual import clears them)
 
 
@@ -146,7 +146,7 @@ def plan(notes: tuple[Note, ...], *, state: State, stamp: int,
         rekinded=tuple(rekinded),
         restored=tuple(restored),
     )
-    fields = {t.kind: t.fields for t in every.values() if t.user}
+    fields = {t.kind: Shape(t.fields, tuple(name for name, _, _ in t.templates)) for t in every.values() if t.user}
     retyped = tuple((kind.removeprefix("type:"), state.fields[kind], names) for kind, names in sorted(fields.items())
                     if kind in state.fields and state.fields[kind] != names)
     summary["retyped"] = retyped

@@ -58,6 +58,7 @@ class NoteType:
     formats: tuple[str, ...] = ()  # per field, for a tree's own types
     private: frozenset[str] = frozenset()
     renamed: tuple[tuple[str, str], ...] = ()  # (field, the name it had): push keeps its content across the rename
+    renamed_templates: tuple[tuple[str, str], ...] = ()  # (template, the name it had): its cards keep their reviews
     user: bool = False
 
     @property

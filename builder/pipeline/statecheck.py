@@ -50,13 +50,20 @@ class Entry(NamedTuple):
     removed: bool = False
 
 
+class Shape(NamedTuple):
+    """What Anki's importer matches a note type on: its field names and template names."""
+
+    fields: tuple[str, ...]
+    templates: tuple[str, ...]
+
+
 class Parsed(NamedTuple):
     """A state file's items and note types, or the problems that make it unusable."""
 
     items: dict[str, Entry]
     notetypes: dict[str, tuple[str, int]]
     problems: list[Problem]
-    fields: dict[str, tuple[str, ...]] = {}  # a tree's own note types' field names at the last build
+    fields: dict[str, Shape] = {}  # a tree's own note types' field and template names at the last build
 
 
 class _Report:
@@ -97,7 +104,7 @@ def parse_state(text: str, *, shown: str, first_line: int = 1) -> Parsed:
     if layout:
         report(start, f"state file does not have the layout deckbuild {VERSION} writes ({layout}); {RESTORE}")
         return Parsed({}, {}, report.problems)
-    fields: dict[str, tuple[str, ...]] = {}
+    fields: dict[str, Shape] = {}
     notetypes = _notetypes(top.values["notetypes"], pos=top.where["notetypes"], report=report, fields=fields)
     items = _items(text, top.starts["items"], version=version, report=report)
     return Parsed(items, notetypes, report.problems, fields)
@@ -211,15 +218,15 @@ def _whole(value: Any, *, low: int, high: int) -> bool:
 
 
 def _notetypes(data: dict[str, Any], *, pos: int, report: _Report,
-               fields: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, int]]:
-    """Each note type's definition hash and mod (and, for a tree's own type, its field names, into `fields`)."""
+               fields: dict[str, Shape]) -> dict[str, tuple[str, int]]:
+    """Each note type's definition hash and mod (and, for a tree's own type, its field and template names)."""
     notetypes = {}
     for kind, entry in data.items():
-        if kind.startswith(USER_KIND) and isinstance(entry, dict) and "fields" in entry:
-            names = entry["fields"]
-            if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
-                entry = {k: v for k, v in entry.items() if k != "fields"}
-                fields[kind] = tuple(names)
+        if kind.startswith(USER_KIND) and isinstance(entry, dict) and {"fields", "templates"} <= set(entry):
+            names, templates = entry["fields"], entry["templates"]
+            if all(isinstance(v, list) and v and all(isinstance(n, str) for n in v) for v in (names, templates)):
+                entry = {k: v for k, v in entry.items() if k not in ("fields", "templates")}
+                fields[kind] = Shape(tuple(names), tuple(templates))
         if not known_kind(kind):
             report(pos, f"state file: unknown note type {_name(kind)} (deckbuild has {', '.join(NOTETYPES)}); {RESTORE}")
         elif (not isinstance(entry, dict) or set(entry) != {"hash", "mod"} or not isinstance(entry["hash"], str)

@@ -14,7 +14,7 @@ from .statecheck import MAX_NID
 NOTETYPES_FILE = "notetypes.yaml"
 TYPE_KEYS = ("id", "cloze", "fields", "templates", "css")
 FIELD_KEYS = ("name", "format", "private", "was")
-TEMPLATE_KEYS = ("name", "front", "back")
+TEMPLATE_KEYS = ("name", "front", "back", "was")
 FORMATS = ("markdown", "html", "sound")
 CITED = ("Source", "Quote")  # fields deckbuild fills from an item's `source:` and `quote:`
 # What a template may name besides the type's fields (Anki's own).
@@ -129,7 +129,8 @@ def _notetype(name: str, entry: Map, *, line: int, report) -> NoteType | None:
         css = ""
     renamed: list[tuple[str, str]] = []
     fields = _fields(name, entry, line=line, report=report, renamed=renamed)
-    templates = _templates(name, entry, line=line, report=report)
+    renamed_templates: list[tuple[str, str]] = []
+    templates = _templates(name, entry, line=line, report=report, renamed=renamed_templates)
     if fields is None or templates is None:
         return None
     names = [f for f, _, _ in fields]
@@ -154,7 +155,8 @@ def _notetype(name: str, entry: Map, *, line: int, report) -> NoteType | None:
         templates=tuple((t, front, back if has_source else back + CITATION) for t, front, back in plain),
         css=(css if ".source" in css else (css.rstrip("\n") + "\n" + CITATION_CSS).lstrip("\n")) if css else
         CSS, cloze=cloze, formats=tuple(formats.get(f, "html") for f in all_fields),
-        private=frozenset(f for f, _, private in fields if private), renamed=tuple(renamed), user=True)
+        private=frozenset(f for f, _, private in fields if private), renamed=tuple(renamed),
+        renamed_templates=tuple(renamed_templates), user=True)
     if cloze and plain and cloze_field(notetype) is None:
         report(templates[0][1], f"cloze note type '{name}' needs '{{{{cloze:Field}}}}' on its template's front")
     return notetype
@@ -198,7 +200,8 @@ def _fields(name: str, entry: Map, *, line: int, report,
     return fields
 
 
-def _templates(name: str, entry: Map, *, line: int, report) -> list[tuple[tuple[str, str, str], int]] | None:
+def _templates(name: str, entry: Map, *, line: int, report,
+               renamed: list[tuple[str, str]] | None = None) -> list[tuple[tuple[str, str, str], int]] | None:
     """A type's templates: ((name, front, back), line) each."""
     value = entry.get("templates")
     if not isinstance(value, Seq) or not value:
@@ -211,8 +214,13 @@ def _templates(name: str, entry: Map, *, line: int, report) -> list[tuple[tuple[
             report(tline, f"each template of note type '{name}' must have 'name', 'front' and 'back'")
             continue
         _unknown(template, TEMPLATE_KEYS, f"a template of note type '{name}'", report)
-        parts = [template.get(key) for key in TEMPLATE_KEYS]
-        missing = [key for key, part in zip(TEMPLATE_KEYS, parts) if not isinstance(part, str) or not part.strip()]
+        parts = [template.get(key) for key in TEMPLATE_KEYS[:3]]
+        if "was" in template:
+            if isinstance(template["was"], str) and template["was"].strip() and renamed is not None:
+                renamed.append((str(parts[0]), template["was"]))
+            else:
+                report(tline, f"'was' of a template of note type '{name}' must be the template's old name")
+        missing = [key for key, part in zip(TEMPLATE_KEYS[:3], parts) if not isinstance(part, str) or not part.strip()]
         if missing:
             report(tline, f"template of note type '{name}' needs {' and '.join(repr(m) for m in missing)} as text")
             continue
