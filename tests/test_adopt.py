@@ -357,3 +357,11 @@ def test_an_adopted_item_removed_from_the_tree_is_deleted_by_push_yes(adopted, d
     result = push(deckbuild, cards, anki, "--yes")
     assert "deleted: palabra2" in result.output
     assert nid not in anki.col.find_notes("") and len(anki.col.find_notes("")) == 999
+
+
+def test_adopt_while_anki_has_the_collection_open_exits_3_and_writes_nothing(adopted, deckbuild, tmp_path):
+    _, anki, _ = adopted  # open, as Anki would hold it
+    before = {p.name for p in tmp_path.iterdir()}
+    result = deckbuild("adopt", tmp_path / "new", "--collection", anki.path, "--deck", "Spanish")
+    assert result.exit_code == 3 and "close Anki first" in result.output, result.output
+    assert {p.name for p in tmp_path.iterdir()} == before

@@ -24,6 +24,7 @@ from ..pipeline.render import citation, guid_for
 from ..pipeline.usertypes import CITED, NOTETYPES_FILE
 from ..pipeline.validate import ID, TAG
 from ..model import Source
+from ..pipeline.state import temp_prefix
 from .anki_types import sync_notetypes
 from .collection import backup, opened
 from .typedpull import field_text
@@ -68,7 +69,7 @@ def adopt(*, collection: Path, deck: str, cards_dir: Path) -> AdoptReport:
                          "overwrites files it didn't write: name a new folder")
     parent = cards_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".deckbuild-tmp-adopt-", dir=parent))
+    work = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=parent))
     try:
         with opened(collection, command="adopt") as col:
             tree = _read(col, deck)
@@ -113,7 +114,7 @@ def _read(col, deck: str) -> _Adopted:
     decks: dict[int, str] = {}
     for nid, did, odid in col.db.all(
             "select nid, did, odid from cards where (case when odid then odid else did end) in "
-            f"({','.join(str(d) for d in [found['id'], *(i for _, i in col.decks.children(found['id']))])}) "
+            f"({','.join(str(int(d)) for d in col.decks.deck_and_child_ids(found['id']))}) "
             "order by nid, ord"):
         decks.setdefault(nid, col.decks.name(odid or did))
     notes = [col.get_note(nid) for nid in sorted(decks)]

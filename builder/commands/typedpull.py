@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..model import Item, Note
 from ..pipeline.notetypes import NOTETYPES, NoteType
-from ..pipeline.render import note_digest, sanitize
+from ..pipeline.render import SOUND_LINK, note_digest, sanitize
 from ..pipeline.usertypes import CITED, cloze_field, required_fields
 from .unrender import same_html, to_markdown
 from .yamledit import Change
@@ -62,7 +62,12 @@ def field_text(html: str, fmt: str, media: Mapping[str, str]) -> tuple[str, bool
         return f"\ue004{len(sounds) - 1}\ue005"
 
     text, exact = to_markdown(_SOUND.sub(hold, html), images=media)
-    return _HELD.sub(lambda m: f"![]({sounds[int(m.group(1))]})", text), exact
+    return _HELD.sub(lambda m: _sound_link(sounds[int(m.group(1))]), text), exact
+
+
+def _sound_link(path: str) -> str:
+    """A sound in a Markdown field: `![](path)`, or `[sound:path]` where the path has what a link can't hold."""
+    return f"![]({path})" if SOUND_LINK.fullmatch(f"![]({path})") else f"[sound:{path}]"
 
 
 def typed_changes(item: Item, note: Note, found, edits, *, notetypes: Mapping[str, NoteType]) -> list:
