@@ -280,3 +280,27 @@ def test_a_renamed_template_keeps_its_cards_reviews_through_push(typed, deckbuil
     assert [t["name"] for t in anki.col.models.by_name("Vocab")["tmpls"]] == ["Recognise", "Meaning first"]
     assert anki.col.db.scalar("select count() from revlog where cid = ?", recall.id) == 1
     assert anki.col.get_card(recall.id).ord == 1
+
+
+def test_an_item_switched_to_an_own_type_is_converted_with_its_reviews(typed, deckbuild, anki, tmp_path):
+    deck = typed / "qa.yaml"
+    deck.write_text("deck: Spanish::Words\ncards:\n  - id: gato\n    question: gato?\n    answer: cat\n"
+                    "    source: dellwo-2022\n")
+    out = tmp_path / "out.apkg"
+    anki.close()
+    assert deckbuild("push", typed, "--collection", anki.path, "-o", out).exit_code == 0
+    anki.reopen()
+    note = anki.col.get_note(anki.col.find_notes('"Id:gato"')[0])
+    card = note.cards()[0].id
+    anki.answer(card)
+    deck.write_text("deck: Spanish::Words\ncards:\n  - id: gato\n    type: Vocab\n"
+                    "    fields: {Word: gato, Meaning: cat}\n    source: dellwo-2022\n")
+    anki.close()
+    result = deckbuild("push", typed, "--collection", anki.path, "-o", out)
+    anki.reopen()
+    assert result.exit_code == 0, result.output
+    assert "converted: gato from deckbuild Q/A to Vocab (reviews kept)" in result.output
+    after = anki.col.get_note(note.id)
+    assert after.note_type()["name"] == "Vocab" and after["Word"] == "gato" and after["Meaning"] == "cat"
+    assert anki.col.db.scalar("select count() from revlog where cid = ?", card) == 1
+    assert card in [c.id for c in after.cards()]

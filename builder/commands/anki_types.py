@@ -101,12 +101,19 @@ def convert_by_name(col: Collection, notes: Sequence[Note], found: Mapping[str, 
         del request.new_fields[:]
         request.new_fields.extend(names.index(f) if f in names else -1 for f in new.fields)
         if not new.cloze and not old.cloze:
-            templates = [t["name"] for t in col.models.get(old.id)["tmpls"]]
             del request.new_templates[:]
-            request.new_templates.extend(templates.index(t) if t in templates else -1 for t, _, _ in new.templates)
+            request.new_templates.extend(_template_map([t["name"] for t in col.models.get(old.id)["tmpls"]],
+                                                       [t for t, _, _ in new.templates]))
         col.models.change_notetype_of_notes(request)
         converted += [(i, old_kind, new_kind) for i in ids]
     return converted
+
+
+def _template_map(old: list[str], new: list[str]) -> list[int]:
+    """For each new template, the old one whose cards (and reviews) it takes: the same name, else the next unused
+    old one in order (the first card stays the first card), else none (-1)."""
+    spare = [i for i, name in enumerate(old) if name not in new]
+    return [old.index(name) if name in old else (spare.pop(0) if spare else -1) for name in new]
 
 
 def private_values(col: Collection, found: Mapping[str, AnkiNote],
