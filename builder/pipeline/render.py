@@ -236,18 +236,21 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
 
     def field(key: str, fmt: str = "markdown") -> str:
         text = getattr(item, key) if item.notetype is None else dict(item.values).get(key)
-        at = item.line_of(key if item.notetype is None else f"fields.{key}")
+
+        def at() -> int:  # the field's line, looked up only for a problem
+            return item.line_of(key if item.notetype is None else f"fields.{key}")
+
         if not text:
             return ""
 
         def on_image(src: str) -> str | None:
             found = media.add(src, folder=item.folder)
             if isinstance(found, OSError):
-                problems.append(Problem(path=item.path, line=at, environment=True, message=(
+                problems.append(Problem(path=item.path, line=at(), environment=True, message=(
                     f"image '{src}' cannot be read ({found.strerror or found}); check its permissions")))
                 return None
             if isinstance(found, str):
-                problems.append(Problem(path=item.path, line=at, message=found))
+                problems.append(Problem(path=item.path, line=at(), message=found))
                 return None
             used[found.name] = found
             return found.name
@@ -273,10 +276,10 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
                 "\\( … \\)")))
         return rendered
 
-    def _sound(src: str, at: int) -> str | None:
+    def _sound(src: str, at: Callable[[], int]) -> str | None:
         found = media.add(src, folder=item.folder, what="sound")
         if not isinstance(found, Media):
-            problems.append(Problem(path=item.path, line=at, environment=isinstance(found, OSError),
+            problems.append(Problem(path=item.path, line=at(), environment=isinstance(found, OSError),
                                     message=found if isinstance(found, str) else f"sound '{src}' cannot be read"))
             return None
         used[found.name] = found
