@@ -304,3 +304,16 @@ def test_an_item_switched_to_an_own_type_is_converted_with_its_reviews(typed, de
     assert after.note_type()["name"] == "Vocab" and after["Word"] == "gato" and after["Meaning"] == "cat"
     assert anki.col.db.scalar("select count() from revlog where cid = ?", card) == 1
     assert card in [c.id for c in after.cards()]
+
+
+def test_diff_predicts_a_field_change_as_push_applies_it(typed, deckbuild, anki, tmp_path):
+    anki.close()
+    assert deckbuild("push", typed, "--collection", anki.path, "-o", tmp_path / "out.apkg").exit_code == 0
+    (typed / "notetypes.yaml").write_text(NOTETYPES.replace("    - Meaning\n", "    - Meaning\n    - Plural\n", 1))
+    vocab = typed / "vocab.yaml"
+    vocab.write_text(vocab.read_text().replace("      Meaning: hello\n", "      Meaning: hello\n      Plural: holas\n"))
+    result = deckbuild("diff", typed, "--collection", anki.path)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("would add 0, update 1, leave 1 unchanged, 0 conflicting, 0 removed")
+    anki.reopen()
+    assert "Plural" not in [f["name"] for f in anki.col.models.by_name("Vocab")["flds"]]  # only the copy changed
