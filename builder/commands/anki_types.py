@@ -74,21 +74,25 @@ def sync_notetypes(col: Collection, notetypes: Mapping[str, NoteType], *, force:
     return changed
 
 
-def convert_by_name(col: Collection, notes: Sequence[Note], found: Mapping[str, AnkiNote],
+def switches(notes: Sequence[Note], found: Mapping[str, AnkiNote]) -> list[tuple[str, str, str]]:
+    """(id, kind in Anki, kind in the YAML) of each note whose item names another note type than Anki's note has."""
+    return [(note.id, found[note.id].kind, note.kind) for note in notes
+            if note.id in found and found[note.id].kind is not None and found[note.id].kind != note.kind]
+
+
+def convert_by_name(col: Collection, convert: Iterable[tuple[str, str, str]], found: Mapping[str, AnkiNote],
                     notetypes: Mapping[str, NoteType]) -> list[tuple[str, str, str]]:
-    """Switch each note whose item now names another type, where either is one of the tree's own.
+    """Switch the notes of `convert` (id, old kind, new kind) where either kind is one of the tree's own.
 
     Anki's change-notetype operation, fields and templates mapped by name, so reviews stay with
-    their cards. Returns (id, old kind, new kind) for each note switched.
+    their cards (deckbuild's own Q/A ↔ cloze switch has its fixed mapping elsewhere). Returns the
+    switches made.
     """
     groups: dict[tuple[str, str], list[str]] = {}
-    for note in notes:
-        current = found.get(note.id)
-        if current is None or current.kind is None or current.kind == note.kind:
+    for item_id, old_kind, new_kind in convert:
+        if old_kind in NOTETYPES and new_kind in NOTETYPES:
             continue
-        if current.kind in NOTETYPES and note.kind in NOTETYPES:
-            continue  # deckbuild's own Q/A ↔ cloze switch has its fixed mapping in push
-        groups.setdefault((current.kind, note.kind), []).append(note.id)
+        groups.setdefault((old_kind, new_kind), []).append(item_id)
     converted = []
     for (old_kind, new_kind), ids in sorted(groups.items()):
         old, new = notetype_of(old_kind, notetypes), notetype_of(new_kind, notetypes)

@@ -13,7 +13,7 @@ from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
 from .anki_types import (convert_by_name, item_ids, kinds_by_id, private_values, restore_private, sync_notetypes,
-                         removed_guids, unblock_private_edits)
+                         removed_guids, switches, unblock_private_edits)
 from .collection import AnkiNote, backup, import_package, opened, read_notes
 
 if TYPE_CHECKING:
@@ -83,7 +83,8 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
         unblock_private_edits(col, held, state, notetypes)
         log = _import(col, summary.output, by_nid={n.nid: i for i, n in held.items()})
         before = read_notes(col, tree_ids, **look)
-        converted = _convert(col, compiled.notes, before) + convert_by_name(col, compiled.notes, before, notetypes)
+        converted = _convert(col, compiled.notes, before) + convert_by_name(
+            col, switches(compiled.notes, before), before, notetypes)
         if converted:
             col.db.execute(f"update notes set mod = 0 where id in ({','.join('?' * len(converted))})",
                            *(before[i].nid for i, _, _ in converted))  # older than the build: the import fills them
