@@ -312,7 +312,7 @@ def first_edition(tmp_path_factory):
     base = tmp_path_factory.mktemp("first")
     cards = shutil.copytree(REPO / "cards", base / "shipped")
     out = base / "first.apkg"
-    assert CliRunner().invoke(cli, ["build", str(cards), "-o", str(out)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["build", str(cards), "-o", str(out), "--no-cache"]).exit_code == 0
     anki = Anki(base / "anki" / "collection.anki2")
     anki.import_apkg(out)
     studied = review(anki, 10)
