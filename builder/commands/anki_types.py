@@ -136,17 +136,20 @@ def private_values(col: Collection, found: Mapping[str, AnkiNote],
     return kept
 
 
-def unblock_private_edits(col: Collection, found: Mapping[str, AnkiNote], state, notetypes: Mapping[str, NoteType],
+def unblock_private_edits(col: Collection, notes: Sequence[Note], found: Mapping[str, AnkiNote], state,
+                          notetypes: Mapping[str, NoteType],
                           *, bookkeeping: frozenset[str] = frozenset({"leech", "marked"})) -> list[int]:
-    """Give back the last build's `mod` to notes edited in Anki only in private fields, so the import still
-    updates them from the YAML (the private fields are put back after it); the note ids."""
+    """Give back the last build's `mod` to notes edited in Anki only in private fields whose YAML changed since, so
+    the import still updates them (the private fields are put back after it, stamping them newer again); the note
+    ids. A note whose YAML didn't change keeps its `mod`."""
     from .typedpull import typed_digest
 
     private = {t.kind for t in notetypes.values() if t.private}
+    changed = {note.id for note in notes if note.id in state.items and note.digest != state.items[note.id].digest}
     unblocked = []
     for item_id, note in found.items():
         base = state.items.get(item_id)
-        if note.kind not in private or base is None or note.mod <= base.mod:
+        if note.kind not in private or base is None or note.mod <= base.mod or item_id not in changed:
             continue
         tags = tuple(sorted(t for t in note.tags if t.casefold() not in bookkeeping))
         if typed_digest(note, notetypes, tags=tags) == base.digest:

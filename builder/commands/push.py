@@ -80,7 +80,7 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
         retyped = sync_notetypes(col, notetypes)  # before the import, which would take a changed type as conflicting
         held = read_notes(col, tree_ids, **look)
         private = private_values(col, held, notetypes)
-        unblock_private_edits(col, held, state, notetypes)
+        unblock_private_edits(col, compiled.notes, held, state, notetypes)
         log = _import(col, summary.output, by_nid={n.nid: i for i, n in held.items()})
         before = read_notes(col, tree_ids, **look)
         converted = _convert(col, compiled.notes, before) + convert_by_name(
