@@ -317,3 +317,23 @@ def test_diff_predicts_a_field_change_as_push_applies_it(typed, deckbuild, anki,
     assert result.output.startswith("would add 0, update 1, leave 1 unchanged, 0 conflicting, 0 removed")
     anki.reopen()
     assert "Plural" not in [f["name"] for f in anki.col.models.by_name("Vocab")["flds"]]  # only the copy changed
+
+
+def test_a_renamed_type_takes_its_notes_and_their_reviews_along(typed, deckbuild, anki, tmp_path):
+    out = tmp_path / "out.apkg"
+    anki.close()
+    assert deckbuild("push", typed, "--collection", anki.path, "-o", out).exit_code == 0
+    anki.reopen()
+    note = anki.col.get_note(anki.col.find_notes("Word:*hola*")[0])
+    cards = [c.id for c in note.cards()]
+    anki.answer(cards[1])
+    (typed / "notetypes.yaml").write_text(NOTETYPES.replace("Vocab:", "Words:"))
+    (typed / "vocab.yaml").write_text(VOCAB.replace("type: Vocab", "type: Words"))
+    anki.close()
+    result = deckbuild("push", typed, "--collection", anki.path, "-o", out)
+    anki.reopen()
+    assert result.exit_code == 0 and "converted: hola from Vocab to Words (reviews kept)" in result.output, result.output
+    after = anki.col.get_note(note.id)
+    assert after.note_type()["name"] == "Words" and after["Meaning"] == "hello"
+    assert [c.id for c in after.cards()] == cards
+    assert anki.col.db.scalar("select count() from revlog where cid = ?", cards[1]) == 1

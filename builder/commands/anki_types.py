@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ..model import Note
-from ..pipeline.notetypes import NOTETYPES, NoteType, notetype_of
+from ..model import USER_KIND, Note
+from ..pipeline.notetypes import NOTETYPES, NoteType
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from .collection import AnkiNote
 
 
-def kinds_by_id(notetypes: Mapping[str, NoteType]) -> dict[int, str]:
-    """Note type id -> kind, for deckbuild's two types and the tree's own."""
-    return {t.id: t.kind for t in [*NOTETYPES.values(), *notetypes.values()]}
+def kinds_by_id(notetypes: Mapping[str, NoteType], col: Collection | None = None) -> dict[int, str]:
+    """Note type id -> kind, for deckbuild's two types and the tree's own; with `col`, also each other type the
+    collection has (`type:<its name>`), so a note of a type renamed or dropped from the tree can be switched."""
+    kinds = {int(m.id): USER_KIND + m.name for m in col.models.all_names_and_ids()} if col is not None else {}
+    return {**kinds, **{t.id: t.kind for t in [*NOTETYPES.values(), *notetypes.values()]}}
 
 
 def _structure(model: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -95,22 +97,30 @@ def convert_by_name(col: Collection, convert: Iterable[tuple[str, str, str]], fo
         groups.setdefault((old_kind, new_kind), []).append(item_id)
     converted = []
     for (old_kind, new_kind), ids in sorted(groups.items()):
-        old, new = notetype_of(old_kind, notetypes), notetype_of(new_kind, notetypes)
-        if col.models.get(new.id) is None or col.models.get(old.id) is None:
+        # Both as the collection holds them: the old one may be gone from the tree (a type renamed).
+        old, new = (col.models.get(_type_id(col, kind, notetypes)) for kind in (old_kind, new_kind))
+        if old is None or new is None:
             continue
-        request = col.models.change_notetype_info(old_notetype_id=old.id, new_notetype_id=new.id).input
+        request = col.models.change_notetype_info(old_notetype_id=old["id"], new_notetype_id=new["id"]).input
         request.note_ids.extend(found[i].nid for i in ids)
-        old_fields = col.models.get(old.id)["flds"]
-        names = [f["name"] for f in old_fields]
+        names = [f["name"] for f in old["flds"]]
         del request.new_fields[:]
-        request.new_fields.extend(names.index(f) if f in names else -1 for f in new.fields)
-        if not new.cloze and not old.cloze:
+        request.new_fields.extend(names.index(f["name"]) if f["name"] in names else -1 for f in new["flds"])
+        if new.get("type") != 1 and old.get("type") != 1:  # a cloze type keeps its card numbers
             del request.new_templates[:]
-            request.new_templates.extend(_template_map([t["name"] for t in col.models.get(old.id)["tmpls"]],
-                                                       [t for t, _, _ in new.templates]))
+            request.new_templates.extend(_template_map([t["name"] for t in old["tmpls"]],
+                                                       [t["name"] for t in new["tmpls"]]))
         col.models.change_notetype_of_notes(request)
         converted += [(i, old_kind, new_kind) for i in ids]
     return converted
+
+
+def _type_id(col: Collection, kind: str, notetypes: Mapping[str, NoteType]) -> int:
+    """A kind's note type id: deckbuild's, the tree's, or (a type no longer in the tree) the collection's by name."""
+    if kind in NOTETYPES:
+        return NOTETYPES[kind].id
+    name = kind.removeprefix(USER_KIND)
+    return notetypes[name].id if name in notetypes else int(col.models.id_for_name(name) or 0)
 
 
 def _template_map(old: list[str], new: list[str]) -> list[int]:

@@ -75,6 +75,7 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
     look = dict(guids={note.id: note.guid for note in compiled.notes}, kinds=kinds_by_id(notetypes))
     with opened(collection, command="push") as col:  # exit 3 while Anki has it open, before anything is written
         look["guids"].update(removed_guids(col, state, gone))
+        look["kinds"] = kinds_by_id(notetypes, col)
         saved = backup(col, collection)
         summary = build(cards_dir=cards_dir, output=output, force=force)
         retyped = sync_notetypes(col, notetypes)  # before the import, which would take a changed type as conflicting
