@@ -194,6 +194,7 @@ def test_check_lists_every_placeholder_source(adopted, deckbuild):
     result = deckbuild("check", cards)
     assert result.exit_code == 0, result.output
     assert result.output.count("warning [placeholder-source]") == 1000
+    assert "warning [no-quote]" not in result.output  # a placeholder is listed once, as a placeholder
 
 
 def test_1_push_right_after_adopt_changes_nothing(adopted, deckbuild):

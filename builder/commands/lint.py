@@ -143,7 +143,7 @@ def _file_findings(items: tuple[Item, ...], notes: tuple[Note, ...], texts: Text
     rules across the tree compare: each item's answers (`answer_keys`) and each question's folded text."""
     rows = []
     for item, note in zip(items, notes):
-        for problem, _ in (*_item_findings(item, note), *item_citations(item, texts, sources, _warn),
+        for problem, _ in (*_item_findings(item, note, sources), *item_citations(item, texts, sources, _warn),
                            *item_editorial(item, _warn)):
             if problem.rule not in item.allow:
                 rows.append((problem.path, problem.line, problem.message, problem.severity, problem.rule))
@@ -218,7 +218,7 @@ def _warn(item: Item, key: str, rule: str, message: str) -> tuple[Problem, Item]
     return Problem(path=item.path, line=item.line_of(key), message=message, severity="warning", rule=rule), item
 
 
-def _item_findings(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
+def _item_findings(item: Item, note: Note, sources: dict[str, Source] | None = None) -> Iterator[tuple[Problem, Item]]:
     """The per-item rules."""
     if item.notetype is not None:
         yield from _typed_findings(item)
@@ -246,7 +246,8 @@ def _item_findings(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
         if _NOT_WORD.sub("", answer.lower()) in {"yes", "no", "true", "false"}:
             yield _warn(item, "answer", "yes-no", "answer is just yes/no; ask for the fact itself")
     yield from _removed(item, note)
-    if not item.quote and item.sources:
+    placeholder = all(key in (sources or {}) and sources[key].placeholder for key in item.sources)
+    if not item.quote and item.sources and not placeholder:  # a placeholder is listed as such (placeholder-source)
         yield _warn(item, "id", "no-quote", "no quote from the source supports this card")
 
 
