@@ -51,7 +51,9 @@ def test_pulled_anki_edits_survive_the_next_build_and_import(edits, tag, deckbui
         anki.close()
 
         pulled = deckbuild("pull", cards, "--collection", anki.path)
-        assert pulled.exit_code == 0, pulled.output
+        # A field a card needs, emptied in Anki (a lone &nbsp;), is a conflict pull leaves unsettled: exit 5.
+        emptied = [line for line in pulled.output.splitlines() if "was emptied in Anki" in line]
+        assert pulled.exit_code == (5 if emptied else 0), pulled.output
         approximate = {line.split("review ")[1].split(" ")[0] for line in pulled.output.splitlines()
                        if "approximate: review" in line}
         assert deckbuild("build", cards, "-o", Path(work) / "out.apkg").exit_code == 0

@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from ..pipeline.render import citation, guid_for
 from ..pipeline.usertypes import CITED, NOTETYPES_FILE
 from ..pipeline.validate import ID, TAG
 from ..model import Source
+from ..pipeline.lock import collection_lock, locked
 from ..pipeline.state import temp_prefix
 from .anki_types import sync_notetypes
 from .collection import backup, opened
@@ -71,7 +73,8 @@ def adopt(*, collection: Path, deck: str, cards_dir: Path) -> AdoptReport:
     parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=parent))
     try:
-        with opened(collection, command="adopt") as col:
+        with locked(collection_lock(collection)) if collection.is_file() else nullcontext(), \
+                opened(collection, command="adopt") as col:
             tree = _read(col, deck)
             written = _write(tree, work)
             compiled = compile_tree(work)

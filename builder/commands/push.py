@@ -1,4 +1,10 @@
-"""`deckbuild push`: build, then apply the build to a collection completely: import, delete, move, convert."""
+"""`deckbuild push`: build, then apply the build to a collection completely: import, convert, remove, move, delete.
+
+A push reads what the collection holds (`collection.read_notes`, `read_applied`), compares it with
+the YAML to make a `Plan` (here), and applies the plan (`collection.apply_plan`); another route to
+a collection reads and applies in its own way and shares the plan. It never decides from what the
+last build recorded, so a push stopped at any point is finished by the next one.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +13,64 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..pipeline.build import Summary, build, compile_clean, default_output
+from ..pipeline.build import Summary, build, compile_clean, default_output, tree_locked
+from ..pipeline.hooks import pause
+from ..pipeline.lock import collection_lock, locked
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
-from .anki_types import (convert_by_name, item_ids, kinds_by_id, private_values, restore_private, sync_notetypes,
-                         removed_guids, switches, unblock_private_edits)
-from .collection import AnkiNote, backup, import_package, opened, read_notes
+from .anki_types import (kinds_by_id, private_values, removed_guids, restore_private, sync_notetypes,
+                         unblock_private_edits)
+from .collection import AnkiNote, Applied, apply_plan, backup, opened, read_applied, read_notes
 
 if TYPE_CHECKING:
-    from anki.collection import Collection
+    from ..pipeline.cache import Cache
 
-# How a note's fields move when it switches type: for each field of the new type, the old field's index (-1: empty).
-FIELD_MAP = {("qa", "cloze"): [0, 2, 3, 4, 5, 7], ("cloze", "qa"): [0, -1, 1, 2, 3, 4, -1, 5]}
-# Which old card each new template takes (review history goes with it); a cloze keeps its card numbers.
-TEMPLATE_MAP = {("qa", "cloze"): None, ("cloze", "qa"): [0, -1]}
+# A switch keeps card numbers. Only card 1 is the same fact on both sides (the forward card, c1):
+# a reverse card asks the other way round and a c2 hides another part, so neither has a counterpart.
+SAME_FACT = frozenset({0})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """What a push will do to a collection, decided from what it holds and what the YAML says."""
+
+    convert: tuple[tuple[str, str, str], ...]  # (id, old kind, new kind)
+    refill: tuple[str, ...]  # converted by a stopped push, not yet filled from the build
+    remove: tuple[tuple[str, int, int, str], ...]  # cards the build no longer makes: (id, number, reviews, name)
+    moves: tuple[tuple[str, str, str], ...]  # (id, from deck, to deck)
+    left: tuple[tuple[str, str, str], ...]  # (id, deck the user moved it to, deck the YAML asks for)
+    delete: tuple[tuple[str, int], ...]  # notes of removed items: (id, reviews)
+    deleted_before: tuple[str, ...]  # deleted by a stopped push: only their tombstones are left to drop
+
+    def needs_yes(self) -> list[str]:
+        """What a push removes only with --yes (or an answer): one line each."""
+        return ([f"note {i} ({_reviews(n)})" for i, n in self.delete]
+                + [f"card {i} {name} ({_reviews(n)})" for i, _, n, name in self.remove])
+
+    def lines(self) -> list[str]:
+        """What the plan will do, one line each, for diff (= push --dry-run)."""
+        lines = [f"convert: {i} from {_name(a)} to {_name(b)} (reviews kept)" for i, a, b in self.convert]
+        lines += [f"remove card: {i} {name} ({_reviews(n)}; the build no longer makes it; push --yes removes it)"
+                  for i, _, n, name in self.remove]
+        return lines
+
+
+def _reviews(count: int) -> str:
+    return f"{count} review{'s' * (count != 1)}"
+
+
+def _card(kind: str, ord_: int) -> str:
+    """A card's name as the user sees it: c<n> of a cloze, 'forward'/'reverse' of a Q/A note, else its number."""
+    if kind not in NOTETYPES:
+        return f"card {ord_ + 1}"
+    return f"c{ord_ + 1}" if kind == "cloze" else ("forward" if ord_ == 0 else "reverse")
+
+
+def _name(kind: str) -> str:
+    """A note type's name as Anki shows it."""
+    return NOTETYPES[kind].name if kind in NOTETYPES else kind.removeprefix("type:")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,7 +87,10 @@ class PushReport:
     moved: tuple[tuple[str, str, str], ...]  # (id, from deck, to deck)
     left: tuple[tuple[str, str, str], ...]  # (id, deck the user moved it to, deck the YAML asks for)
     deleted: tuple[str, ...]
-    kept: tuple[str, ...]  # removed items whose notes were not deleted (no --yes, no answer)
+    kept: tuple[tuple[str, int], ...]  # removed items whose notes were not deleted (no --yes, no answer): (id, reviews)
+    removed_cards: tuple[tuple[str, str, int], ...] = ()  # (id, card, reviews)
+    kept_cards: tuple[tuple[str, str, int], ...] = ()
+    not_converted: tuple[str, ...] = ()  # switches that would remove a card, without --yes
     retyped: tuple[str, ...] = ()  # the tree's own note types changed in place (fields mapped by name)
     private: int = 0  # notes whose private fields the import changed and push put back
 
@@ -51,59 +102,105 @@ class PushReport:
         lines += [f"converted: {i} from {_name(a)} to {_name(b)} (reviews kept)" for i, a, b in self.converted]
         lines += [f"kept the private fields of {self.private} notes"] if self.private else []
         lines += [f"moved: {i} from {a} to {b}" for i, a, b in self.moved]
-        lines += [f"left in {a}: {i} (moved there by hand, outside this tree's decks; the YAML says {b})"
+        lines += [f"left in {a}: {i} (moved there by hand, not where deckbuild put it; the YAML says {b})"
                   for i, a, b in self.left]
         lines += [f"deleted: {i}" for i in self.deleted]
-        lines += [f"not deleted: {i} (its item is gone from the tree; push --yes deletes it)" for i in self.kept]
+        lines += [f"removed card: {i} {c} ({_reviews(n)})" for i, c, n in self.removed_cards]
+        lines += [f"not deleted: {i} ({_reviews(n)}; its item is gone from the tree; push --yes deletes it)"
+                  for i, n in self.kept]
+        lines += [f"not removed: card {i} {c} ({_reviews(n)}; the build no longer makes it; push --yes removes it)"
+                  for i, c, n in self.kept_cards]
+        lines += [f"not converted: {i} (the switch removes a card; push --yes does it)" for i in self.not_converted]
         lines += [f"conflicting: {i} (the note type was changed in Anki; undo that in Tools → Manage Note Types)"
                   for i in self.conflicting]
         lines.append(f"pushed {self.summary.output}: {self.added} added, {self.updated} updated, "
                      f"{self.unchanged} unchanged, {len(self.converted)} converted, {len(self.moved)} moved, "
-                     f"{len(self.deleted)} deleted")
+                     f"{len(self.deleted)} deleted, {len(self.removed_cards)} card{'s' * (len(self.removed_cards) != 1)} removed")
         return lines
 
 
 def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force: bool = False, yes: bool = False,
-         confirm: Callable[[Sequence[str]], bool] | None = None) -> PushReport:
-    """Build the tree, back the collection up, and apply the build to it; `confirm` asks before deleting notes."""
-    compiled, state = compile_clean(cards_dir)  # every content error before anything is touched
-    output = output or default_output(compiled.notes)
-    check_output(output, cards_dir=cards_dir, force=force)  # before the backup: nothing happens if it's refused
-    tree_ids = [note.id for note in compiled.notes]
-    gone = removed_items(state, tree_ids)
-    notetypes = compiled.tree.notetypes
-    look = dict(guids={note.id: note.guid for note in compiled.notes}, kinds=kinds_by_id(notetypes))
-    with opened(collection, command="push") as col:  # exit 3 while Anki has it open, before anything is written
-        look["guids"].update(removed_guids(col, state, gone))
-        look["kinds"] = kinds_by_id(notetypes, col)
-        saved = backup(col, collection)
-        summary = build(cards_dir=cards_dir, output=output, force=force)
-        retyped = sync_notetypes(col, notetypes)  # before the import, which would take a changed type as conflicting
-        held = read_notes(col, tree_ids, **look)
-        private = private_values(col, held, notetypes)
-        unblock_private_edits(col, compiled.notes, held, state, notetypes)
-        log = _import(col, summary.output, by_nid={n.nid: i for i, n in held.items()})
-        before = read_notes(col, tree_ids, **look)
-        converted = _convert(col, compiled.notes, before) + convert_by_name(
-            col, switches(compiled.notes, before), before, notetypes)
-        if converted:
-            col.db.execute(f"update notes set mod = 0 where id in ({','.join('?' * len(converted))})",
-                           *(before[i].nid for i, _, _ in converted))  # older than the build: the import fills them
-            _import(col, summary.output)
-        after = read_notes(col, tree_ids + gone, **look)
-        moved, left = _move(col, compiled.notes, after, tree_decks=tree_decks(compiled.notes, state))
-        doomed = [i for i in gone if i in after]
-        deleted = doomed if doomed and (yes or (confirm is not None and confirm(doomed))) else []
-        if deleted:
-            col.remove_notes([after[i].nid for i in deleted])
-        kept_private = restore_private(col, private)
-        _prune(cards_dir, deleted)
-    converted_ids = {i for i, _, _ in converted}
+         confirm: Callable[[Sequence[str]], bool] | None = None, cache: Cache | None = None) -> PushReport:
+    """Build the tree, back the collection up, and apply the build to it; `confirm` asks before removing."""
+    with tree_locked(cards_dir):
+        compiled, before = compile_clean(cards_dir, cache=cache)  # every content error before anything is touched
+        output = output or default_output(compiled.notes)
+        check_output(output, cards_dir=cards_dir, force=force)  # before the backup: nothing happens if it's refused
+        with locked(collection_lock(collection)) if collection.is_file() else tree_locked(cards_dir), \
+                opened(collection, command="push") as col:  # exit 3 while Anki has it open, before any write
+            saved = backup(col, collection)
+            pause("push-backup")
+            summary = build(cards_dir=cards_dir, output=output, force=force, cache=cache)
+            pause("push-build")
+            state = read_state(cards_dir, shown=str(cards_dir / FILENAME))[0]
+            tree_ids = [note.id for note in compiled.notes]
+            gone = removed_items(state, tree_ids)
+            applied = read_applied(col)
+            notetypes = compiled.tree.notetypes
+            retyped = sync_notetypes(col, notetypes)  # before the import, which would refuse a changed type's notes
+            guids = {**removed_guids(col, state, gone), **{note.id: note.guid for note in compiled.notes}}
+            found = read_notes(col, tree_ids + gone, guids=guids, kinds=kinds_by_id(notetypes, col))
+            private = private_values(col, found, notetypes)
+            unblock_private_edits(col, compiled.notes, found, before, notetypes)
+            plan = make_plan(notes=compiled.notes, found=found, gone=gone, applied=applied,
+                             decks=tree_decks(compiled.notes, before) | tree_decks((), state))
+            asked = plan.needs_yes()
+            approved = bool(asked) and (yes or (confirm is not None and confirm(asked)))
+            done = apply_plan(col, plan=plan, approved=approved, found=found, applied=applied,
+                              decks={note.id: note.deck for note in compiled.notes}, apkg=summary.output,
+                              on_deleted=lambda ids: _prune(cards_dir, ids), notetypes=notetypes)
+            kept_private = restore_private(col, private)
+    convert = [c for c in plan.convert if c[0] not in done.blocked]
+    converted_ids = {i for i, _, _ in convert}
+    log = done.log
     return PushReport(
-        backup=saved, summary=summary, added=len(log["new"]), updated=len(log["updated"]) + len(converted),
-        unchanged=len(log["duplicate"]), conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids),
-        converted=tuple(converted), moved=tuple(moved), left=tuple(left), deleted=tuple(deleted),
-        kept=tuple(i for i in doomed if i not in deleted), retyped=tuple(retyped), private=len(kept_private))
+        backup=saved, summary=summary, added=len(log["new"]),
+        updated=len([i for i in log["updated"] if i not in converted_ids]) + len(convert) + len(plan.refill),
+        unchanged=len([i for i in log["duplicate"] if i not in converted_ids and i not in plan.refill]),
+        conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids and i not in done.blocked),
+        converted=tuple(convert), moved=plan.moves, left=plan.left, deleted=done.deleted,
+        kept=tuple((i, n) for i, n in plan.delete if i not in done.deleted),
+        removed_cards=tuple((i, name, n) for i, _, n, name in plan.remove if approved),
+        kept_cards=tuple((i, name, n) for i, _, n, name in plan.remove if not approved),
+        not_converted=done.blocked, retyped=tuple(retyped), private=len(kept_private))
+
+
+def make_plan(*, notes: Sequence[Note], found: dict[str, AnkiNote], gone: Sequence[str], applied: Applied,
+              decks: frozenset[str]) -> Plan:
+    """Compare the YAML's notes with the collection's: what to convert, refill, remove, move and delete.
+
+    A card in a deck other than the YAML's is moved when it is where a push last put it, or, for a
+    note no push has placed, in one of `decks` (the tree's, casefolded) or under the YAML's top-level
+    decks; else the user put it there.
+    """
+    convert, refill, remove, moves, left = [], [], [], [], []
+    roots = {note.deck.split("::")[0].casefold() for note in notes}
+    for note in notes:
+        current = found.get(note.id)
+        if current is None or current.kind is None:
+            continue
+        if current.kind != note.kind:
+            convert.append((note.id, current.kind, note.kind))
+            # To or from a tree's own type, cards follow their templates by name (anki_types.convert_by_name).
+            keep = set(note.ords) & SAME_FACT if current.kind in NOTETYPES and note.kind in NOTETYPES \
+                else {card.ord for card in current.cards}
+        else:
+            keep = set(note.ords)
+            if note.id in applied.converting:
+                refill.append(note.id)
+        remove += [(note.id, card.ord, card.reviews, _card(current.kind, card.ord))
+                   for card in current.cards if card.ord not in keep]
+        for deck in current.decks:
+            if deck.casefold() == note.deck.casefold():
+                continue
+            last = applied.decks.get(note.id)
+            ours = deck.casefold() == last.casefold() if last is not None else (
+                deck.casefold() in decks or deck.split("::")[0].casefold() in roots)
+            (moves if ours else left).append((note.id, deck, note.deck))
+    delete = [(i, sum(c.reviews for c in found[i].cards)) for i in gone if i in found]
+    deleted_before = [i for i in applied.deleting if i in gone and i not in found]
+    return Plan(convert=tuple(convert), refill=tuple(refill), remove=tuple(remove), moves=tuple(moves),
+                left=tuple(left), delete=tuple(delete), deleted_before=tuple(deleted_before))
 
 
 def removed_items(state: State, tree_ids: Iterable[str]) -> list[str]:
@@ -115,64 +212,9 @@ def removed_items(state: State, tree_ids: Iterable[str]) -> list[str]:
 def tree_decks(notes: Sequence[Note], state: State) -> frozenset[str]:
     """The tree's decks, casefolded: any deck an item uses now or used at the last build.
 
-    Cards in any other deck were put there by hand, and push leaves them there.
+    For a note no push has placed yet, cards in any other deck were put there by hand, and push leaves them.
     """
     return frozenset({note.deck.casefold() for note in notes} | {e.deck.casefold() for e in state.items.values()})
-
-
-def _import(col: Collection, apkg: Path, *, by_nid: dict[int, str] | None = None) -> dict[str, list[str]]:
-    """Import the package with the options the README tells users to choose (Anki's defaults); item ids by outcome."""
-    log = import_package(col, apkg)
-    # deckbuild's two note types end with the Id field; other notes are known by their note id.
-    return {name: item_ids(getattr(log, name), by_nid or {}) for name in ("new", "updated", "duplicate", "conflicting")}
-
-
-def _name(kind: str) -> str:
-    """A note type's name as Anki shows it."""
-    return NOTETYPES[kind].name if kind in NOTETYPES else kind.removeprefix("type:")
-
-
-def _convert(col: Collection, notes: Sequence[Note], found: dict[str, AnkiNote]) -> list[tuple[str, str, str]]:
-    """Switch each note whose item changed between Q/A and cloze to the other note type, keeping its cards' reviews."""
-    converted = []
-    for (old, new), mapping in FIELD_MAP.items():
-        switched = [note.id for note in notes
-                    if note.id in found and found[note.id].kind == old and note.kind == new]
-        if not switched or col.models.get(NOTETYPES[new].id) is None:
-            continue
-        request = col.models.change_notetype_info(old_notetype_id=NOTETYPES[old].id,
-                                                  new_notetype_id=NOTETYPES[new].id).input
-        request.note_ids.extend(found[i].nid for i in switched)
-        del request.new_fields[:]
-        request.new_fields.extend(mapping)
-        if TEMPLATE_MAP[(old, new)] is not None:
-            del request.new_templates[:]
-            request.new_templates.extend(TEMPLATE_MAP[(old, new)])
-        col.models.change_notetype_of_notes(request)
-        converted += [(i, old, new) for i in switched]
-    return converted
-
-
-def _move(col: Collection, notes: Sequence[Note], found: dict[str, AnkiNote], *,
-          tree_decks: frozenset[str]) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
-    """Move cards to their item's deck, unless the user put them in a deck outside the tree's decks."""
-    moved, left = [], []
-    for note in notes:
-        current = found.get(note.id)
-        if current is None or not current.decks:
-            continue
-        for deck in current.decks:
-            if deck.casefold() == note.deck.casefold():
-                continue
-            if deck.casefold() not in tree_decks:
-                left.append((note.id, deck, note.deck))
-                continue
-            home = col.decks.id_for_name(deck)
-            cards = col.db.list("select id from cards where nid = ? and (case when odid then odid else did end) = ?",
-                                current.nid, home)
-            col.set_deck(cards, col.decks.id(note.deck, create=True))
-            moved.append((note.id, deck, note.deck))
-    return moved, left
 
 
 def _prune(cards_dir: Path, deleted: Sequence[str]) -> None:
