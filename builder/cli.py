@@ -186,6 +186,17 @@ def summary_lines(summary: Summary) -> list[str]:
     for item_id, old, new in summary.rekinded:
         lines.append(f"changed kind: {item_id} from {old} to {new}. A re-import skips it as conflicting: "
                      "`deckbuild push --collection PATH` converts the note and keeps its reviews.")
+    for name, old, new in summary.retyped:
+        what, before, after, screen = ("fields", old.fields, new.fields, "Fields") if old.fields != new.fields else (
+            "template names", old.templates, new.templates, "Cards")
+        lines.append(f"note type {name}: {what} changed ({', '.join(before)} → {', '.join(after)}). Anki's importer "
+                     "skips its notes as conflicting: `deckbuild push` changes the type in place and keeps every review; "
+                     f"by hand, first make the same change in Anki (Tools → Manage Note Types → {name} → {screen}), "
+                     "then import.")
+    if summary.private:
+        lines.append(f"warning: note type{'s' * (len(summary.private) > 1)} {', '.join(summary.private)} "
+                     f"ha{'ve' if len(summary.private) > 1 else 's'} private fields; importing this .apkg by hand "
+                     "clears them in every updated note. Use `deckbuild push`, which keeps them.")
     return lines
 
 
@@ -462,6 +473,27 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
     report = push_build(cards_dir=cards_dir, collection=collection, output=output, force=force, yes=yes,
                         confirm=confirm, cache=_cache(cache_dir, no_cache))
     click.echo(summary_lines(report.summary)[0])  # the build's line; push itself does what the others ask for
+    for line in report.lines():
+        click.echo(line)
+
+
+@cli.command(epilog=epilog(
+    f'deckbuild adopt spanish --deck Spanish --collection {COLLECTION_PATH}',
+))
+@CARDS
+@COLLECTION
+@click.option("--deck", required=True, help="The deck to adopt, with its subdecks ('::' nests).")
+@DEBUG
+def adopt(cards_dir: Path, collection: Path, deck: str) -> None:
+    """Write a new cards tree from a deck you already study in Anki, linked to its notes and reviews.
+
+    One YAML file per subdeck, notetypes.yaml for its note types, its media, and a state file, so
+    the very next push changes nothing. CARDS_DIR must not exist yet (or be empty). Anki must be
+    closed. Needs the optional `anki` package: from a clone, pip install '.[anki]'.
+    """
+    from .commands.adopt import adopt as adopt_deck
+
+    report = adopt_deck(collection=collection, deck=deck, cards_dir=cards_dir)
     for line in report.lines():
         click.echo(line)
 

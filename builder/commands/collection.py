@@ -21,6 +21,7 @@ from ..pipeline.hooks import pause
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import guid_for
 from ..pipeline.state import temp_dir
+from .anki_types import convert_by_name, item_ids
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -174,15 +175,17 @@ def _keep(made: Path, folder: Path) -> Path:
 
 
 def read_notes(col: Collection, ids: Iterable[str], *, nids: Mapping[str, int] | None = None,
-               guids: Mapping[str, str] | None = None) -> dict[str, AnkiNote]:
+               guids: Mapping[str, str] | None = None, kinds: Mapping[int, str] | None = None) -> dict[str, AnkiNote]:
     """The collection's notes for these item ids (by GUID), keyed by item id; ids it lacks are left out.
 
     Four set-based queries whose cost follows the number of ids, not the size of the collection:
     `nids` (the note ids the state file recorded) are read by id, Anki's primary key, and kept where
     the note there has the item's GUID; only the rest are looked for by GUID, all in one pass (the
-    collection has no index on GUIDs). `guids` are GUIDs known already (a compiled note's).
+    collection has no index on GUIDs). `guids` are GUIDs known already (a compiled note's, an adopted
+    item's own); `kinds` names the tree's own note types.
     """
     guids = guids or {}
+    kinds = {**KINDS, **(kinds or {})}
     by_guid = {guids.get(item_id) or guid_for(item_id): item_id for item_id in ids}
     wanted = set(by_guid.values())
     hinted = sorted({nid for item_id, nid in (nids or {}).items() if item_id in wanted})
@@ -209,19 +212,31 @@ def read_notes(col: Collection, ids: Iterable[str], *, nids: Mapping[str, int] |
                          did, col.decks.name(did)), reviews=reviews.get(cid, 0))
                      for cid, ord_, did in cards.get(nid, ()))
         found[by_guid[guid]] = AnkiNote(
-            id=by_guid[guid], nid=nid, kind=KINDS.get(mid), fields=tuple(flds.split("\x1f")),
+            id=by_guid[guid], nid=nid, kind=kinds.get(mid), fields=tuple(flds.split("\x1f")),
             tags=tuple(tags.split()), mod=mod, decks=tuple(dict.fromkeys(card.deck for card in held)), cards=held)
     return found
 
 
-def notetype_mods(col: Collection) -> dict[str, int]:
-    """The collection's mod time of each of deckbuild's note types it has."""
+def notetype_mods(col: Collection, notetypes: Mapping | None = None) -> dict[str, int]:
+    """The collection's mod time of each of deckbuild's note types it has (and of the tree's own, `notetypes`)."""
     mods = {}
-    for kind, notetype in NOTETYPES.items():
+    for notetype in [*NOTETYPES.values(), *(notetypes or {}).values()]:
         found = col.models.get(notetype.id)
         if found:
-            mods[kind] = int(found["mod"])
+            mods[notetype.kind] = int(found["mod"])
     return mods
+
+
+def notetype_fields(col: Collection, notetypes: Mapping) -> dict:
+    """The field and template names (a state `Shape`) the collection's copy of each of the tree's own types has."""
+    from ..pipeline.state import Shape
+
+    fields = {}
+    for notetype in notetypes.values():
+        found = col.models.get(notetype.id)
+        if found:
+            fields[notetype.kind] = Shape(tuple(f["name"] for f in found["flds"]), tuple(t["name"] for t in found["tmpls"]))
+    return fields
 
 
 def import_package(col: Collection, apkg: Path):
@@ -299,7 +314,8 @@ class Done:
 
 
 def apply_plan(col: Collection, *, plan: Plan, approved: bool, found: dict[str, AnkiNote], applied: Applied,
-               decks: dict[str, str], apkg: Path, on_deleted: Callable[[list[str]], None]) -> Done:
+               decks: dict[str, str], apkg: Path, on_deleted: Callable[[list[str]], None],
+               notetypes: Mapping | None = None) -> Done:
     """Apply a push's plan to the collection, recording what is done (`Applied`) as soon as Anki holds it.
 
     `approved` allows what --yes allows (removing cards, deleting notes); `decks` is each item's
@@ -311,7 +327,7 @@ def apply_plan(col: Collection, *, plan: Plan, approved: bool, found: dict[str, 
     convert = [c for c in plan.convert if c[0] not in blocked]
     # Cards a switch would carry into a different fact go first (card 1 stays: the note needs one card).
     remove_cards(col, [(found[i].nid, o) for i, o, _, _ in removing if o != 0 and i in {c[0] for c in convert}])
-    log = _import_log(col, apkg)
+    log = _import_log(col, apkg, by_nid={note.nid: item_id for item_id, note in found.items()})
     pause("push-import")
     if convert or plan.refill:
         applied = replace(applied, converting=tuple(sorted({c[0] for c in convert} | set(plan.refill))))
@@ -320,6 +336,7 @@ def apply_plan(col: Collection, *, plan: Plan, approved: bool, found: dict[str, 
             nids = [found[i].nid for i, a, b in convert if (a, b) == (old, new)]
             if nids and col.models.get(NOTETYPES[new].id) is not None:
                 convert_notes(col, old=old, new=new, nids=nids, fields=fields)
+        convert_by_name(col, convert, found, notetypes or {})  # to or from the tree's own types
         pause("push-convert")
         make_older(col, [found[i].nid for i in applied.converting])  # older than the build: the import fills them
         import_package(col, apkg)
@@ -345,8 +362,8 @@ def apply_plan(col: Collection, *, plan: Plan, approved: bool, found: dict[str, 
     return Done(log=log, blocked=tuple(sorted(blocked)), deleted=tuple(done))
 
 
-def _import_log(col: Collection, apkg: Path) -> dict[str, list[str]]:
-    """Import the package; the item ids of its notes by outcome (both note types end with the Id field)."""
+def _import_log(col: Collection, apkg: Path, *, by_nid: Mapping[int, str] | None = None) -> dict[str, list[str]]:
+    """Import the package; the item ids of its notes by outcome (by note id, else by the Id field deckbuild's two
+    note types end with)."""
     log = import_package(col, apkg)
-    return {name: [entry.fields[-1] for entry in getattr(log, name)]
-            for name in ("new", "updated", "duplicate", "conflicting")}
+    return {name: item_ids(getattr(log, name), by_nid or {}) for name in ("new", "updated", "duplicate", "conflicting")}

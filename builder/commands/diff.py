@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ..pipeline.build import compile_clean, now, plan
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
+from .anki_types import kinds_by_id, removed_guids, sync_notetypes
 from .collection import copy_to, import_package, opened, read_applied, read_notes
 from .push import Plan, make_plan, removed_items, tree_decks
 
@@ -70,16 +71,19 @@ def predict(*, cards_dir: Path, collection: Path, cache: Cache | None = None) ->
     is compiled through `cache` (build's), which gives the same notes as compiling afresh.
     """
     compiled, state = compile_clean(cards_dir, cache=cache)
-    rows, new_state, _ = plan(compiled.notes, state=state, stamp=now())
+    rows, new_state, _ = plan(compiled.notes, state=state, stamp=now(), notetypes=compiled.tree.notetypes)
     gone = removed_items(state, (note.id for note in compiled.notes))
     with tempfile.TemporaryDirectory(prefix="deckbuild-diff-") as work:
         apkg = Path(work) / "build.apkg"
-        write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg)
+        write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg, notetypes=compiled.tree.notetypes)
         copy = copy_to(collection, Path(work)) if collection.is_file() else collection
         with opened(copy, command="diff", shown=collection) as col:
+            if copy != collection:  # on the copy, as push would: a type whose fields changed is changed in place
+                sync_notetypes(col, compiled.tree.notetypes)
             known = {key: entry.nid for key, entry in state.items.items()}
-            guids = {note.id: note.guid for note in compiled.notes}
-            found = read_notes(col, [note.id for note in compiled.notes] + gone, nids=known, guids=guids)
+            guids = {**removed_guids(col, state, gone), **{note.id: note.guid for note in compiled.notes}}
+            found = read_notes(col, [note.id for note in compiled.notes] + gone, nids=known, guids=guids,
+                               kinds=kinds_by_id(compiled.tree.notetypes))
             plan_ = make_plan(notes=compiled.notes, found=found, gone=gone, applied=read_applied(col),
                               decks=tree_decks(compiled.notes, state) | tree_decks((), new_state))
             prediction = _import(col, apkg=apkg, rows=rows, removed=tuple(i for i in gone if i in found),
@@ -108,7 +112,8 @@ def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[
     # Anki logs a conflicting note under the id it had in the package: the one the build gave it.
     built = {row.nid: row.note for row in rows}
     conflicting = tuple(
-        (note.id, _notetype_name(col, note.guid), NOTETYPES[note.kind].name)
+        (note.id, _notetype_name(col, note.guid), NOTETYPES[note.kind].name if note.kind in NOTETYPES
+         else note.kind.removeprefix("type:"))
         for note in sorted((built[e.id.nid] for e in log.conflicting), key=lambda n: order[n.id])
     )
     updated, unchanged = in_collection(log.updated), in_collection(log.duplicate)

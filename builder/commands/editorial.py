@@ -98,7 +98,8 @@ def stems(text: str) -> set[str]:
 
 def card_text(item: Item) -> str:
     """Everything a card shows of its own: question, answer or cloze, and extra."""
-    return " ".join(part for part in (item.question, item.answer, item.cloze, item.extra) if part)
+    return " ".join(part for part in (item.question, item.answer, item.cloze, item.extra, *dict(item.values).values())
+                    if part)
 
 
 @functools.lru_cache(maxsize=65536)  # read again by shared-answer, after every item

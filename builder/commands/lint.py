@@ -79,7 +79,7 @@ def lint(tree: Tree, notes: tuple[Note, ...], *, cache: Cache | None = None,
     store.save()
     across = [*_duplicates(questions), *shared_answers(answers, _warn)]
     kept += [problem for problem, item in across if problem.rule not in item.allow]
-    return kept + _unused_sources(tree) + unread
+    return kept + _unused_sources(tree) + _placeholders(tree) + unread
 
 
 FileFindings = tuple[list[tuple], list[tuple[int, tuple[str, ...]]], list[tuple[int, str]]]
@@ -145,7 +145,7 @@ def _file_findings(items: tuple[Item, ...], notes: tuple[Note, ...], texts: Text
     rules across the tree compare: each item's answers (`answer_keys`) and each question's folded text."""
     rows, answers, questions = [], [], []
     for i, (item, note) in enumerate(zip(items, notes)):
-        for problem, _ in (*_item_findings(item, note), *item_citations(item, texts, sources, _warn),
+        for problem, _ in (*_item_findings(item, note, sources), *item_citations(item, texts, sources, _warn),
                            *item_editorial(item, _warn)):
             if problem.rule not in item.allow:
                 rows.append((problem.path, problem.line, problem.message, problem.severity, problem.rule))
@@ -221,9 +221,11 @@ def _warn(item: Item, key: str, rule: str, message: str) -> tuple[Problem, Item]
     return Problem(path=item.path, line=item.line_of(key), message=message, severity="warning", rule=rule), item
 
 
-def _item_findings(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
+def _item_findings(item: Item, note: Note, sources: dict[str, Source] | None = None) -> Iterator[tuple[Problem, Item]]:
     """The per-item rules."""
-    if item.kind == "cloze":
+    if item.notetype is not None:
+        yield from _typed_findings(item)
+    elif item.kind == "cloze":
         words = len(plain(CLOZE_ANSWER.sub(_answer_of, note.fields[0])).split())
         if words > LONG_QUESTION:
             yield _warn(item, "cloze", "long-question", f"cloze text has {words} words (over {LONG_QUESTION})")
@@ -249,7 +251,8 @@ def _item_findings(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
             yield _warn(item, "answer", "yes-no", "answer is just yes/no; ask for the fact itself")
     if note.removed:
         yield from _removed(item, note)
-    if not item.quote:
+    placeholder = all(key in (sources or {}) and sources[key].placeholder for key in item.sources)
+    if not item.quote and item.sources and not placeholder:  # a placeholder is listed as such (placeholder-source)
         yield _warn(item, "id", "no-quote", "no quote from the source supports this card")
 
 
@@ -259,6 +262,12 @@ _YES_NO = frozenset({"yes", "no", "true", "false"})
 def _answer_of(deletion: re.Match[str]) -> str:
     """A cloze deletion's answer (CLOZE_ANSWER's group 1): quicker than the template r"\\1"."""
     return deletion[1]
+
+
+def _typed_findings(item: Item) -> Iterator[tuple[Problem, Item]]:
+    """The rules for an item of the tree's own note type: where its source is missing or a placeholder."""
+    if not item.sources:
+        yield _warn(item, "id", "no-source", "card cites no source; add 'source:' (its citation shows on the back)")
 
 
 def _removed(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
@@ -282,6 +291,15 @@ def _duplicates(questions: list[tuple[Item, str]]) -> Iterator[tuple[Problem, It
                         f"same question as {first.path}:{first.line_of('question')} ({first.id})")
         else:
             seen[key] = item
+
+
+def _placeholders(tree: Tree) -> list[Problem]:
+    """Each card citing a placeholder source (`placeholder: true` in sources.yaml), to be replaced by a real one."""
+    marked = {key for key, source in tree.sources.items() if source.placeholder}
+    return [Problem(path=item.path, line=item.line_of("source"), severity="warning", rule="placeholder-source",
+                    message=f"card cites placeholder source '{key}', not a real citation; cite where the fact comes from")
+            for item in tree.items if marked and "placeholder-source" not in item.allow
+            for key in item.sources if key in marked]
 
 
 def _unused_sources(tree: Tree) -> list[Problem]:

@@ -21,6 +21,8 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
+from .anki_types import (kinds_by_id, private_values, removed_guids, restore_private, sync_notetypes,
+                         unblock_private_edits)
 from .collection import (AnkiNote, Applied, apply_plan, backup, backup_interval, last_backup, opened, read_applied,
                          read_notes)
 
@@ -49,8 +51,7 @@ class Plan:
 
     def lines(self) -> list[str]:
         """What the plan will do, one line each, for diff (= push --dry-run)."""
-        lines = [f"convert: {i} from {NOTETYPES[a].name} to {NOTETYPES[b].name} (reviews kept)"
-                 for i, a, b in self.convert]
+        lines = [f"convert: {i} from {_name(a)} to {_name(b)} (reviews kept)" for i, a, b in self.convert]
         lines += [f"remove card: {i} {name} ({_reviews(n)}; the build no longer makes it; push --yes removes it)"
                   for i, _, n, name in self.remove]
         return lines
@@ -61,8 +62,15 @@ def _reviews(count: int) -> str:
 
 
 def _card(kind: str, ord_: int) -> str:
-    """A card's name as the user sees it: c<n> of a cloze, 'forward'/'reverse' of a Q/A note."""
+    """A card's name as the user sees it: c<n> of a cloze, 'forward'/'reverse' of a Q/A note, else its number."""
+    if kind not in NOTETYPES:
+        return f"card {ord_ + 1}"
     return f"c{ord_ + 1}" if kind == "cloze" else ("forward" if ord_ == 0 else "reverse")
+
+
+def _name(kind: str) -> str:
+    """A note type's name as Anki shows it."""
+    return NOTETYPES[kind].name if kind in NOTETYPES else kind.removeprefix("type:")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,12 +92,16 @@ class PushReport:
     kept_cards: tuple[tuple[str, str, int], ...] = ()
     not_converted: tuple[str, ...] = ()  # switches that would remove a card, without --yes
     no_backup: str = ""  # why no backup was made, when none was
+    retyped: tuple[str, ...] = ()  # the tree's own note types changed in place (fields mapped by name)
+    private: int = 0  # notes whose private fields the import changed and push put back
 
     def lines(self) -> list[str]:
         """One line per thing done, then a summary."""
         lines = [f"backup: {self.backup}" if self.backup is not None else f"backup: none made ({self.no_backup})"]
-        lines += [f"converted: {i} from {NOTETYPES[a].name} to {NOTETYPES[b].name} (reviews kept)"
-                  for i, a, b in self.converted]
+        lines += [f"note type changed: {name} (fields and templates mapped by name, reviews kept)"
+                  for name in self.retyped]
+        lines += [f"converted: {i} from {_name(a)} to {_name(b)} (reviews kept)" for i, a, b in self.converted]
+        lines += [f"kept the private fields of {self.private} notes"] if self.private else []
         lines += [f"moved: {i} from {a} to {b}" for i, a, b in self.moved]
         lines += [f"left in {a}: {i} (moved there by hand, not where deckbuild put it; the YAML says {b})"
                   for i, a, b in self.left]
@@ -126,21 +138,32 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
             tree_ids = [note.id for note in compiled.notes]
             gone = removed_items(before, tree_ids)  # the build keeps every tombstone: the same ids after it
             applied = read_applied(col)
-            found = read_notes(col, tree_ids + gone, nids={key: entry.nid for key, entry in before.items.items()},
-                               guids={note.id: note.guid for note in compiled.notes})
+            notetypes = compiled.tree.notetypes
+            nids = {key: entry.nid for key, entry in before.items.items()}
+            guids = {**removed_guids(col, before, gone), **{note.id: note.guid for note in compiled.notes}}
+            found = read_notes(col, tree_ids + gone, nids=nids, guids=guids, kinds=kinds_by_id(notetypes, col))
             plan = make_plan(notes=compiled.notes, found=found, gone=gone, applied=applied,
                              decks=tree_decks(compiled.notes, before))
             asked = plan.needs_yes()
             approved = bool(asked) and (yes or (confirm is not None and confirm(asked)))
-            reason = backup_reason(plan, approved=approved, last=last_backup(collection),
-                                   interval=backup_interval(col))
+            # A tree with its own note types may change them in the collection (sync_notetypes): always back up.
+            reason = None if notetypes else backup_reason(plan, approved=approved, last=last_backup(collection),
+                                                          interval=backup_interval(col))
             saved = backup(col, collection) if reason is None else None
             pause("push-backup")
             summary = build(cards_dir=cards_dir, output=output, force=force, cache=cache)
             pause("push-build")
+            retyped = sync_notetypes(col, notetypes)  # before the import, which would refuse a changed type's notes
+            if retyped:  # a type changed in place: its notes are read again, and the plan made again
+                found = read_notes(col, tree_ids + gone, nids=nids, guids=guids, kinds=kinds_by_id(notetypes, col))
+                plan = make_plan(notes=compiled.notes, found=found, gone=gone, applied=applied,
+                                 decks=tree_decks(compiled.notes, before))
+            private = private_values(col, found, notetypes)
+            unblock_private_edits(col, compiled.notes, found, before, notetypes)
             done = apply_plan(col, plan=plan, approved=approved, found=found, applied=applied,
                               decks={note.id: note.deck for note in compiled.notes}, apkg=summary.output,
-                              on_deleted=lambda ids: _prune(cards_dir, ids))
+                              on_deleted=lambda ids: _prune(cards_dir, ids), notetypes=notetypes)
+            kept_private = restore_private(col, private)
     convert = [c for c in plan.convert if c[0] not in done.blocked]
     converted_ids = {i for i, _, _ in convert}
     log = done.log
@@ -153,7 +176,7 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
         kept=tuple((i, n) for i, n in plan.delete if i not in done.deleted),
         removed_cards=tuple((i, name, n) for i, _, n, name in plan.remove if approved),
         kept_cards=tuple((i, name, n) for i, _, n, name in plan.remove if not approved),
-        not_converted=done.blocked)
+        not_converted=done.blocked, retyped=tuple(retyped), private=len(kept_private))
 
 
 def backup_reason(plan: Plan, *, approved: bool, last: tuple[Path, float] | None, interval: int,
@@ -192,7 +215,9 @@ def make_plan(*, notes: Sequence[Note], found: dict[str, AnkiNote], gone: Sequen
             continue
         if current.kind != note.kind:
             convert.append((note.id, current.kind, note.kind))
-            keep = set(note.ords) & SAME_FACT
+            # To or from a tree's own type, cards follow their templates by name (anki_types.convert_by_name).
+            keep = set(note.ords) & SAME_FACT if current.kind in NOTETYPES and note.kind in NOTETYPES \
+                else {card.ord for card in current.cards}
         else:
             keep = set(note.ords)
             if note.id in applied.converting:
@@ -232,4 +257,4 @@ def _prune(cards_dir: Path, deleted: Sequence[str]) -> None:
     if problems or not any(i in state.items for i in deleted):
         return
     save_state(cards_dir, State(items={k: e for k, e in state.items.items() if k not in deleted},
-                                notetypes=state.notetypes))
+                                notetypes=state.notetypes, fields=state.fields))

@@ -437,4 +437,4 @@ def note_from_row(row: tuple) -> Note:
 
 def item_key(row: tuple) -> bytes:
     """A hash of what an item's note depends on within its file: all its values but its lines and lint exceptions."""
-    return hashlib.blake2b(repr(row[:10] + row[11:12]).encode(), digest_size=16).digest()
+    return hashlib.blake2b(repr(row[:10] + row[11:12] + row[14:17]).encode(), digest_size=16).digest()

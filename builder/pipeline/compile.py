@@ -24,6 +24,7 @@ from .load import Map, load_file
 from ..model import Item, Note, Problem, Source, Tree
 from .render import MediaStore, render_item
 from .splice import Piece, cut, splice
+from .usertypes import NOTETYPES_FILE, validate_notetypes
 from .validate import unique_ids, validate_deck, validate_sources
 
 SOURCES = "sources.yaml"
@@ -61,6 +62,7 @@ class Job:
     root: Path
     sources: dict[str, Source]
     check_sources: bool
+    notetypes: dict | None = None  # the tree's own note types (notetypes.yaml), by name
     previous: tuple | None  # the file's last cached entry: its unchanged items' notes are reused
     # A large file's items re-read where an edit inside one item changed it (`splice.splice`), and that item's index.
     spliced: tuple[list[Item], int] | None = None
@@ -82,7 +84,7 @@ def deck_files(cards_dir: Path, problems: list[Problem]) -> list[Path]:
     if not cards_dir.is_dir():
         raise UsageError(f"cards folder '{cards_dir}' not found")
     root = cards_dir.resolve()
-    bibliography = bibliographies(cards_dir)
+    bibliography = bibliographies(cards_dir) + [cards_dir / NOTETYPES_FILE]
     top = cards_dir.stat()
     seen: set[tuple[int, int]] = {(top.st_dev, top.st_ino)}  # each folder and file by its identity, once
     found: list[Path] = []
@@ -213,8 +215,10 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
         problems += found
     sources = validate_sources(sources_doc, problems)
     bibliography = sources_doc is not None and isinstance(sources_doc.data, Map)  # else keys can't be checked
+    notetypes, notetypes_raw = _notetypes(cards_dir, problems)
     media = MediaStore(cards_dir)
-    context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"")
+    context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"",
+                      *((notetypes_raw,) if notetypes_raw is not None else ()))
     cache = cache or Cache(None)
     stored = cache.files(context)
     memory = cache.in_memory
@@ -232,7 +236,7 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
             continue
         entry = stored.get(rel) if memory else stored.pop(rel, None)
         job = Job(path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
-                  check_sources=bibliography, previous=entry)
+                  check_sources=bibliography, previous=entry, notetypes=notetypes)
         old_raw = stored_bytes(entry)  # kept in the entry of a large file
         if old_raw is not None:  # a large file's last bytes and items are kept in its entry, to splice its edit
             old_items, old_notes = _decoded(cache, entry)  # read once: a large file's items and notes are many
@@ -240,7 +244,8 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
                 entry = (entry[0], entry[1], b"", entry[3])
                 job = replace(job, previous=entry)
             spliced = splice(path=path, shown=job.shown, raw=raw, old_raw=old_raw, old_items=old_items,
-                             sources=sources if bibliography else None) if old_items is not None else None
+                             sources=sources if bibliography else None,
+                             notetypes=notetypes) if old_items is not None else None
             job = replace(job, spliced=spliced, previous_notes=old_notes)
             del old_items, old_notes, spliced  # held by the job alone, as the old bytes aren't
         elif memory and entry is not None:
@@ -269,7 +274,7 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
                 continue
             result = Job(path=cards_dir / rel, shown=shown(cards_dir, cards_dir / rel), raw=raw,
                          digest=hashlib.sha256(raw).digest(), root=cards_dir, sources=sources,
-                         check_sources=bibliography, previous=None)
+                         check_sources=bibliography, previous=None, notetypes=notetypes)
             found_problems, value, compiled = compile_file(result)  # a damaged entry, or its images changed
         else:
             found_problems, value, compiled = next(fresh)
@@ -288,8 +293,21 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
     del results, jobs, fresh, stored
     saver.close()
     unique_ids(items, problems)
-    tree = Tree(root=cards_dir, sources=sources, items=tuple(items) if keep_items else ())
+    tree = Tree(root=cards_dir, sources=sources, items=tuple(items) if keep_items else (), notetypes=notetypes)
     return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems), file_keys=file_keys)
+
+
+def _notetypes(cards_dir: Path, problems: list[Problem]) -> tuple[dict, bytes | None]:
+    """The tree's own note types from `notetypes.yaml` (none without it), and the file's bytes."""
+    path = cards_dir / NOTETYPES_FILE
+    if not os.path.lexists(path):
+        return {}, None
+    raw = read_input(cards_dir, path, problems)
+    if raw is None:
+        return {}, None
+    doc, found = load_file(path, shown=shown(cards_dir, path), raw=raw)
+    problems += found
+    return validate_notetypes(doc, problems), raw
 
 
 def _id_only(item: Item) -> Item:
@@ -297,7 +315,7 @@ def _id_only(item: Item) -> Item:
     lines = item.lines
     line = lines[1] if lines[:1] == ("id",) else item.line_of("id")
     return _make_item((item.id, "", (), None, None, None, None, None, (), False, (), item.path, item.line, ("id", line),
-                       _NOWHERE))
+                       None, (), None, _NOWHERE))
 
 
 _make_item = Item._make
@@ -333,7 +351,7 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
     else:
         doc, found = load_file(job.path, shown=job.shown, raw=job.raw)
         problems += found
-        items = validate_deck(doc, sources=known, problems=problems) if doc else []
+        items = validate_deck(doc, sources=known, problems=problems, notetypes=job.notetypes) if doc else []
         del doc
         keys = [item_key(tuple(item)[:-1]) for item in items]
     media = MediaStore(job.root)
@@ -349,7 +367,8 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
                 note = None
             if note is not None and note.media and any(media.name_for(i.path) != i.name for i in note.media):
                 note = None
-        notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems))
+        notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems,
+                                         notetypes=job.notetypes))
     del reusable
     return problems, pack(job.path.parent, job.digest, items, notes, keys=b"".join(keys),
                           raw=job.raw if len(job.raw) >= SPLICE_BYTES else None), (items, notes)
@@ -456,12 +475,13 @@ def _compile_piece(job: Job, piece: Piece) -> bytes:
     when the piece has any problem at all (then the whole file is read again, for its problems' sake)."""
     known = job.sources if job.check_sources else None
     doc, problems = load_file(job.path, shown=job.shown, raw=piece.text(job.raw), shift=(piece.after, piece.by))
-    items = validate_deck(doc, sources=known, problems=problems) if doc else []
+    items = validate_deck(doc, sources=known, problems=problems, notetypes=job.notetypes) if doc else []
     del doc
     if problems or len(items) != piece.count:
         return marshal.dumps((False,))
     media = MediaStore(job.root)
-    notes = [render_item(item, sources=job.sources, media=media, problems=problems) for item in items]
+    notes = [render_item(item, sources=job.sources, media=media, problems=problems, notetypes=job.notetypes)
+             for item in items]
     if problems:
         return marshal.dumps((False,))
     rows = [tuple(item)[:-1] for item in items]

@@ -20,7 +20,7 @@ import genanki
 
 from ..model import Media, Note
 from .hooks import pause
-from .notetypes import NOTETYPES
+from .notetypes import NOTETYPES, NoteType
 from .state import temp_dir
 
 NOTETYPES_IDS = {kind: notetype.id for kind, notetype in NOTETYPES.items()}
@@ -47,29 +47,33 @@ def deck_id(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"deckbuild-deck:{name}".encode()).digest()[:6], "big") + 1
 
 
-def write_apkg(*, rows: Sequence[Row], notetype_mods: dict[str, int], output: Path) -> int:
+def write_apkg(*, rows: Sequence[Row], notetype_mods: dict[str, int], output: Path,
+               notetypes: dict[str, NoteType] | None = None) -> int:
     """Write the package to a temporary file beside `output`, then replace it; return its size."""
     with temp_dir(output.parent) as work:
-        temp = pack_apkg(rows=rows, notetype_mods=notetype_mods, work=work)
+        temp = pack_apkg(rows=rows, notetype_mods=notetype_mods, work=work, notetypes=notetypes)
         size = temp.stat().st_size
         temp.replace(output)
     return size
 
 
 def pack_apkg(*, rows: Sequence[Row], notetype_mods: dict[str, int], work: Path,
-              chunks: dict[bytes, bytes] | None = None) -> Path:
+              chunks: dict[bytes, bytes] | None = None, notetypes: dict[str, NoteType] | None = None) -> Path:
     """Write the package into the folder `work` (a temporary one); return its path there.
 
     `chunks` holds an earlier package's deflated chunks (see `_deflate_stream`): those this package
-    shares are not deflated again, and it is left holding this package's chunks.
+    shares are not deflated again, and it is left holding this package's chunks. `notetypes` are the
+    tree's own note types (notetypes.yaml), packaged beside deckbuild's two.
     """
     decks = sorted({part for deck in {row.note.deck for row in rows} for part in _ancestors(deck)})
     deck_json = {str(deck_id(name)): genanki.Deck(deck_id(name), name).to_json() for name in decks}
     home = deck_id(decks[0]) if decks else 1
-    models = {str(t.id): t.to_json(mod=notetype_mods[t.kind], deck_id=home) for t in NOTETYPES.values()}
+    every = [*NOTETYPES.values(), *(notetypes or {}).values()]
+    models = {str(t.id): t.to_json(mod=notetype_mods[t.kind], deck_id=home) for t in every}
     media = sorted({m.name: m for row in rows for m in row.note.media}.values(), key=lambda m: m.name)
     db = work / "collection.anki2"
-    _write_collection(db, rows=rows, models=models, decks=deck_json)
+    _write_collection(db, rows=rows, models=models, decks=deck_json,
+                      ids={**NOTETYPES_IDS, **{t.kind: t.id for t in (notetypes or {}).values()}})
     pause("package")
     temp = work / "out.apkg"
     _write_zip(temp, db=db, media=media, memo=chunks)
@@ -82,12 +86,11 @@ def _ancestors(name: str) -> list[str]:
     return ["::".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def _write_collection(db: Path, *, rows: Sequence[Row], models: dict, decks: dict) -> None:
+def _write_collection(db: Path, *, rows: Sequence[Row], models: dict, decks: dict, ids: dict[str, int]) -> None:
     """The collection database: genanki's schema, then every note and card in one batch each.
 
     The sort field and checksum are left empty: Anki computes both when it imports a note.
     """
-    ids = NOTETYPES_IDS
     # Generators, not lists: SQLite takes one row at a time, so the joined fields never all sit in memory.
     notes = ((row.nid, row.note.guid, ids[row.note.kind], row.mod, -1,
               f" {' '.join(row.note.tags)} " if row.note.tags else "", "\x1f".join(row.note.fields), "", 0, 0, "")

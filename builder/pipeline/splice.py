@@ -13,7 +13,7 @@ from .validate import validate_deck
 
 
 def splice(*, path: Path, shown: str, raw: bytes, old_raw: bytes, old_items: list[Item],
-           sources: dict[str, Source] | None) -> tuple[list[Item], int] | None:
+           sources: dict[str, Source] | None, notetypes: dict | None = None) -> tuple[list[Item], int] | None:
     """The items after an edit inside one item (not the last), and its index; None to read the whole file.
 
     The file's head (everything before its first item), the edited item's lines, and the file from
@@ -55,8 +55,9 @@ def splice(*, path: Path, shown: str, raw: bytes, old_raw: bytes, old_items: lis
     text = raw[:_Lines(raw, 0, 0).start(first)] + block + raw[_Lines.last(raw).start(last):]
     doc, found = load_file(path, shown=shown, raw=text)
     problems: list[Problem] = []
-    items = validate_deck(doc, sources=sources, problems=problems) if doc is not None and not found else []
-    if problems or len(items) != 2 or items[1][:-4] != old_items[-1][:-4]:
+    items = validate_deck(doc, sources=sources, problems=problems, notetypes=notetypes) \
+        if doc is not None and not found else []
+    if problems or len(items) != 2 or _values(items[1]) != _values(old_items[-1]):
         return None
     moved = starts[k] - first  # the edited item's lines in the small file are this many above the real ones
     edited = _moved(items[0], moved)
@@ -126,6 +127,11 @@ class _Lines:
         at = self.start(n)
         end = self.raw.find(b"\n", at)
         return self.raw[at:end if end >= 0 else len(self.raw)]
+
+
+def _values(item: Item) -> tuple:
+    """What an item says, without where it is (its path, lines and folder)."""
+    return tuple(item)[:11] + tuple(item)[14:17]
 
 
 def _moved(item: Item, by: int) -> Item:
