@@ -134,7 +134,8 @@ def _written(text: str) -> Parsed | None:
     except ValueError:
         return None
     checked: list[str] = []
-    notetypes = _notetypes(types, pos=0, report=lambda _, message: checked.append(message)) \
+    fields: dict[str, Shape] = {}
+    notetypes = _notetypes(types, pos=0, report=lambda _, message: checked.append(message), fields=fields) \
         if isinstance(types, dict) else None
     if notetypes is None or checked:
         return None
@@ -156,7 +157,7 @@ def _written(text: str) -> Parsed | None:
         items[key] = Entry(digest, mod, known, nid, kind, bool(removed))  # a deck's name held once, not per item
         nids.add(nid)
         if end != ",\n":
-            return Parsed(items, notetypes, [])
+            return Parsed(items, notetypes, [], fields)
         pos = found.end()
     return None
 
