@@ -97,6 +97,8 @@ KEPT = {
     "disease-of-pain-processing": "cloze",
     # gone in the third edition's first round, restored in its third (review 4, D03)
     "microglia-tactile-allodynia": "cloze",
+    # gone in the seventh editing round, restored in the ninth (review r8, missing fact 1: asked again on its own)
+    "microglia-part-of-response": "qa",
 }
 # Kept ids whose kind switched Q/A -> cloze in the fifth editing round (review r4: one sentence, one note): a plain
 # re-import skips them as conflicting; `push` converts them, keeping card 1 (c1 asks what card 1 asked).
@@ -126,7 +128,7 @@ THIRD_EDITION_GONE = {
 # Ids gone in the seventh editing round (reviews r1-r6 agreeing): folded into the back (extra and quote) of the kept
 # id named, or cut (None): an aside, or a question that stated its own answer.
 SEVENTH_ROUND_GONE = {
-    "myelin-damage-multiple-sclerosis": "glia-myelin-insulation", "microglia-part-of-response": "microglia-alarm-system",
+    "myelin-damage-multiple-sclerosis": "glia-myelin-insulation",
     "fibromyalgia-cause-still-unclear": "pain-nerves-inflamed", "genetics-research-targets": None,
 }
 # First-edition ids gone in the eighth editing round (review r7): folded into the back of the kept id named, or cut.
@@ -159,7 +161,7 @@ GONE = {
         "microglia-brain-fog-factor", "microglia-pain-non-inflammatory", "pain-types-key-features-fibromyalgia",
         "pain-areas-awkward-pauses", "fibromyalgia-half-true"}},
     **{old_id: into for old_id, into in SEVENTH_ROUND_GONE.items() if old_id in {
-        "myelin-damage-multiple-sclerosis", "microglia-part-of-response"}},
+        "myelin-damage-multiple-sclerosis"}},
     **EIGHTH_ROUND_GONE,
 }
 NEW = {"study-2014-mechanism", "communication-trouble-painful", "abraham-brain-scans",
@@ -187,11 +189,12 @@ COVERAGE = {
     "V7": ("glia-reuptake-definition", "clean-up of used chemicals"),
     "V8": ("glia-myelin-insulation", "myelin sheaths"), "V9": ("glia-myelin-insulation", "essential"),
     "V10": ("glia-myelin-insulation", "multiple sclerosis"),
-    "V11": ("glia-means-glue", 'Micro means \\"small\\"'), "V12": ("glia-means-glue", "small glial cells"),
+    "V11": ("microglia-go-to-injury-infection", 'micro means "small"'),
+    "V12": ("microglia-go-to-injury-infection", "small glial cells"),
     "V13": ("microglia-go-to-injury-infection", "move freely"),
     "V14": ("microglia-go-to-injury-infection", "injury or infection"),
     "V15": ("microglia-alarm-system", "alarm system"), "V16": ("microglia-alarm-system", "try to fix"),
-    "V17": ("microglia-alarm-system", "response to the problem"), "V18": ("microglia-activity-inflammation", "inflammation"),
+    "V17": ("microglia-part-of-response", "response"), "V18": ("microglia-activity-inflammation", "inflammation"),
     "V19": ("inflammation-healing", "healing process"), "V20": ("chronic-inflammation-problems", "myriad"),
     "V21": ("microglia-new-discovery", "relatively new discovery"),
     "V22": ('microglia-new-discovery', "much we still don't understand"),
@@ -271,7 +274,7 @@ STEM_ONLY_IN_REVIEW_3 = {
     # review 4 (D02, D05, D07): the informative term, not the deck's subject or a reflex answer
     "study-2014-mechanism": "chronic microglial activation in the spine", "disease-of-pain-processing": "pain processing",
     "pet-scans-widespread-neuroinflammation": "PET", "spinal-fluid-proteins": "spinal fluid",
-    "miscommunication-painful-sensations": "constant communication", "neuroinflammation-medications-help": "medications that target neuroinflammation",
+    "miscommunication-painful-sensations": "awkward pauses", "neuroinflammation-medications-help": "medications that target neuroinflammation",
     "ldn-not-approved": "has not been approved", "fibromyalgia-muscle-pain-key-symptom": "came up short",  # review 5 (D6, D11)
     "microglia-go-to-injury-infection": "move freely", "microglia-tactile-allodynia": "other than inflammation",
     "brain-fog-hypothesis-effect": "impairs how the brain functions",
@@ -289,7 +292,8 @@ STEM_ONLY_IN_REVIEW_4 = [
 STEM_ONLY_IN_REVIEW_5 = [
     ("ldn-limits-microglia", "low-dose naltrexone"),
     ("spinal-fluid-proteins", "proteins"),
-    ("allodynia-mechanical-examples", "movement"),  # round 8 (review r7 #3): the type was not one answer
+    # round 9 (review r8 #1): "movement" was allodynia-mechanical-definition's fact a third time; the examples
+    ("allodynia-mechanical-examples", "gentle massage"),
 ]
 # Answers a learner would give to any card of this deck: none may answer more than one card (review 4, D02, D04, D05).
 # The facts the sixth editor (review r5) found missing, or only shown: each is now what a card asks for.
@@ -297,12 +301,17 @@ STEM_ONLY_IN_REVIEW_5 = [
 # "pain-sensing system", "widespread", "certain molecules" and "targets" from deletions or answers back into context:
 # each nearly stated itself or was filler. What round 7 asks instead is listed.
 SHOWN_ONLY_IN_REVIEW_R5 = [
-    # round 8 (review r7 #5, #6, #9): the cause, the baseline and "within the brain" are asked instead
+    # round 8 (review r7 #6): the cause; round 9 (review r8 #3, #4): the fibromyalgia finding (not the baseline) and
+    # the key term "pain processing systems" (not "within the brain")
     ("communication-trouble-painful", "trouble communicating with another"),
-    ("miscommunication-painful-sensations", "constant communication"), ("ldn-not-approved", "has not been approved"),
-    ("fibromyalgia-muscle-pain-key-symptom", "muscle pain"), ("problem-in-pain-processing-systems", "within the brain"),
+    ("miscommunication-painful-sensations", "awkward pauses"), ("ldn-not-approved", "has not been approved"),
+    ("fibromyalgia-muscle-pain-key-symptom", "muscle pain"),
+    ("problem-in-pain-processing-systems", "pain processing systems"),
     ("yasui-2014-pain-types", "muscles"),
     ("fibromyalgia-no-single-cause", "probably isn't a single cause"),
+    # round 9 (review r8, missing facts 1-4): each is now what a card asks for
+    ("microglia-part-of-response", "response"), ("yasui-2014-pain-types", "key features of fibromyalgia"),
+    ("allodynia-mechanical-examples", "brush of clothing"), ("pet-scans-widespread-neuroinflammation", "widespread"),
 ]
 REFLEXES = ("fibromyalgia", "neuroinflammation", "pain processing", "mechanical")
 
@@ -497,7 +506,7 @@ def test_this_edition_upgrades_the_first_keeping_reviews(deckbuild, anki, tmp_pa
     assert "support functions" in notes["glial-cells-forms-and-functions"]["Text"]
     assert "{{c1::muscles}}" in notes["yasui-2014-pain-types"]["Text"]
     assert "{{c1::PET}}" in notes["pet-scans-widespread-neuroinflammation"]["Text"]
-    assert "{{c1::cognitive dysfunction (a.k.a. fibro fog or brain fog)}}" in notes["brain-fog-names"]["Text"]
+    assert "{{c1::cognitive dysfunction}} (a.k.a. fibro fog or brain fog)" in notes["brain-fog-names"]["Text"]
 
 
 def test_this_edition_upgrades_the_second_keeping_reviews(deckbuild, anki, tmp_path):
