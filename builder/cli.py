@@ -252,7 +252,7 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
     Warnings print as `path:line: warning [rule] message`; an item's
     `allow: [rule]` silences a rule for it.
     """
-    from .commands.lint import check as check_deck
+    from .checking.lint import check as check_deck
 
     bar = ProgressBar()
     try:
@@ -306,7 +306,7 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None, minimum_asked
     Prints each text's share quoted, then `text-path:line: uncovered: "…"` for every sentence no card quotes;
     then how many quoted sentences have an asked word, and `text-path:line: never asked: "…"` for the others.
     """
-    from .commands.coverage import asked_line, percent, report_lines, write_coverage
+    from .checking.coverage import asked_line, percent, report_lines, write_coverage
 
     measured = write_coverage(cards_dir=cards_dir, output=output, force=force)
     for problem in measured.unread:

@@ -8,8 +8,8 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from builder.commands.asked import asked_words, asks
-from builder.commands.coverage import measure
+from builder.checking.asked import asked_words, asks
+from builder.checking.coverage import measure
 from builder.model import Item
 from builder.pipeline.texts import sentence_spans, skipped_spans
 from conftest import probe_in_chromium

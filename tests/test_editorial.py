@@ -378,7 +378,7 @@ def test_a_quote_sharing_a_word_in_another_form_is_related(write_tree, deckbuild
                                       "least", "in", "part", "models", "model", "mayor", "could've", " ", "-", "_",
                                       "x", "é", "1"]), max_size=12).map("".join))
 def test_a_hedge_pattern_finds_only_text_with_one_of_its_quick_words(text):
-    from builder.commands import editorial
+    from builder.checking import editorial
 
     assert len(editorial._HEDGE_WORDS) == len(editorial.HEDGES)
     for (_, pattern), words in zip(editorial.HEDGES, editorial._HEDGE_WORDS):

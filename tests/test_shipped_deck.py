@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from builder.commands.coverage import measure
-from builder.commands.lint import check
+from builder.checking.coverage import measure
+from builder.checking.lint import check
 from conftest import log_counts, visible_text
 
 CARDS = Path(__file__).resolve().parent.parent / "cards"
