@@ -324,25 +324,31 @@ def ids(cards_dir: Path) -> None:
     click.echo(f"{len(added)} id{'s' * (len(added) != 1)} added.")
 
 
+VIA = click.option("--via", type=click.Choice(["file", "anki"]),
+                   help="Reach the collection through its file (Anki closed) or the running Anki's add-on "
+                        "[default: the file if it opens, else the running Anki].")
+
+
 @cli.command(epilog=EXIT_CODES)
 @CARDS
 @click.option("--collection", "collection", required=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The Anki collection to compare against (collection.anki2); it is never modified.")
+@VIA
 @DEBUG
-def diff(cards_dir: Path, collection: Path) -> None:
+def diff(cards_dir: Path, collection: Path, via: str | None) -> None:
     """Predict what importing the build into an Anki collection would do, without touching it (= push --dry-run).
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
 
     Example: deckbuild diff cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
-    _predict(cards_dir, collection)
+    _predict(cards_dir, collection, via)
 
 
 COLLECTION = click.option("--collection", "collection", required=True,
                           type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                          help="The Anki collection file (collection.anki2). Close Anki first.")
+                          help="The Anki collection file (collection.anki2), closed or open in Anki.")
 
 
 @cli.command(epilog=EXIT_CODES)
@@ -353,8 +359,10 @@ COLLECTION = click.option("--collection", "collection", required=True,
 @click.option("--dry-run", is_flag=True, help="Print what would be pulled; write nothing.")
 @click.option("--restore-state", is_flag=True,
               help="Rebuild a lost or damaged state file from the notes the collection holds.")
+@VIA
 @DEBUG
-def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, restore_state: bool) -> None:
+def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, restore_state: bool,
+         via: str | None) -> None:
     """Bring edits made in Anki back into the YAML, changing only the edited values.
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
@@ -364,9 +372,10 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
     from .commands.pull import pull as pull_edits, restore_state as restore
 
     if restore_state:
-        report = restore(cards_dir=cards_dir, collection=collection, dry_run=dry_run)
+        report = restore(cards_dir=cards_dir, collection=collection, dry_run=dry_run, via=via)
     else:
-        report = pull_edits(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run)
+        report = pull_edits(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run, via=via)
+    click.echo(report.route, err=True)
     for outcome in report.outcomes:
         click.echo(str(outcome))
     if not restore_state:
@@ -380,8 +389,10 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
 @FORCE
 @click.option("--yes", is_flag=True, help="Delete the notes of removed items without asking.")
 @click.option("--dry-run", is_flag=True, help="Predict what the push would do, on a copy; write nothing (= diff).")
+@VIA
 @DEBUG
-def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, yes: bool, dry_run: bool) -> None:
+def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, yes: bool, dry_run: bool,
+         via: str | None) -> None:
     """Build, back up the collection, and apply the build to it: import, delete, move, convert.
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
@@ -389,7 +400,7 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
     Example: deckbuild push cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
     if dry_run:
-        _predict(cards_dir, collection)
+        _predict(cards_dir, collection, via)
         return
     from .commands.push import push as push_build
 
@@ -402,16 +413,44 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
         return click.confirm(f"Delete {len(ids)} note{'s' * (len(ids) != 1)} from the collection?", default=False)
 
     report = push_build(cards_dir=cards_dir, collection=collection, output=output, force=force, yes=yes,
-                        confirm=confirm)
+                        confirm=confirm, via=via)
+    click.echo(report.route, err=True)
     click.echo(summary_lines(report.summary)[0])  # the build's line; push itself does what the others ask for
     for line in report.lines():
         click.echo(line)
 
 
-def _predict(cards_dir: Path, collection: Path) -> None:
+def _predict(cards_dir: Path, collection: Path, via: str | None) -> None:
     """Print what importing the build would do, tried on a copy of the collection."""
     from .commands.diff import predict
 
-    prediction = predict(cards_dir=cards_dir, collection=collection)
+    prediction = predict(cards_dir=cards_dir, collection=collection, via=via)
+    if prediction.route:
+        click.echo(prediction.route, err=True)
     for line in prediction.lines():
         click.echo(line)
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("deckbuild.ankiaddon"),
+              show_default=True, help="Where to write the add-on.")
+@click.option("--install", "base", type=click.Path(file_okay=False, path_type=Path),
+              help="Copy the add-on into this Anki base folder's addons21/ instead (restart Anki after).")
+@FORCE
+@DEBUG
+def addon(output: Path, base: Path | None, force: bool) -> None:
+    """Write deckbuild's companion add-on for Anki, which lets push, pull and diff work with Anki open.
+
+    Install the file with Anki's Tools → Add-ons → Install from file, then restart Anki. It listens on
+    127.0.0.1:8765 (or DECKBUILD_ANKI_PORT) and makes its key on first start.
+
+    Example: deckbuild addon -o deckbuild.ankiaddon
+    """
+    from .commands.addon import install, write_ankiaddon
+
+    if base is not None:
+        written = install(base=base)
+        click.echo(f"installed {written.files} files → {written.path} (restart Anki to load it)")
+        return
+    written = write_ankiaddon(output=output, force=force)
+    click.echo(f"{written.files} files → {written.path} (Tools → Add-ons → Install from file)")

@@ -53,6 +53,19 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder / "deckbuild"
 
 
+@pytest.fixture(autouse=True)
+def no_running_anki(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """deckbuild finds no Anki of the user's: an empty base folder, and a port nothing listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free = sock.getsockname()[1]
+    monkeypatch.setenv("ANKI_BASE", str(tmp_path / "no-anki-base"))
+    monkeypatch.setenv("DECKBUILD_ANKI_PORT", str(free))
+    monkeypatch.delenv("DECKBUILD_ANKI_KEY", raising=False)
+
+
 @pytest.fixture
 def write_tree(tmp_path: Path) -> Callable[..., Path]:
     """Write a cards tree: {relative path: YAML text}; sources.yaml is added unless given."""

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from ..pipeline.build import compile_clean, now, plan
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
-from .collection import copy_to, import_package, opened, read_notes
+from ..collection.route import copy_of
+from .collection import import_package, opened, read_notes
 from .push import removed_items, tree_decks
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ class Prediction:
     conflicting: tuple[tuple[str, str, str], ...]  # (id, note type in Anki, note type the build wants)
     moves: tuple[tuple[str, str, str], ...]  # (id, deck its cards are in, deck the YAML asks for)
     removed: tuple[str, ...] = ()  # notes in the collection whose items were removed from the tree
+    route: str = field(default="", compare=False)  # how the collection was reached
     # The tree's decks, casefolded: cards in any other deck were moved there by hand, and push leaves them.
     tree_decks: frozenset[str] = field(default=frozenset(), compare=False)
 
@@ -53,7 +55,7 @@ class Prediction:
         return lines
 
 
-def predict(*, cards_dir: Path, collection: Path) -> Prediction:
+def predict(*, cards_dir: Path, collection: Path, via: str | None = None) -> Prediction:
     """Build the tree to a temporary .apkg, import it into a temporary copy of `collection`, and report.
 
     It works on a copy, so Anki may even be running (what it has not saved yet is not seen).
@@ -64,11 +66,11 @@ def predict(*, cards_dir: Path, collection: Path) -> Prediction:
     with tempfile.TemporaryDirectory(prefix="deckbuild-diff-") as work:
         apkg = Path(work) / "build.apkg"
         write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg)
-        copy = copy_to(collection, Path(work)) if collection.is_file() else collection
+        copy, route = copy_of(collection, Path(work), via=via) if collection.is_file() else (collection, "")
         with opened(copy, command="diff", shown=collection) as col:
             present = read_notes(col, gone)
             prediction = _import(col, apkg=apkg, rows=rows, removed=tuple(i for i in gone if i in present))
-    return replace(prediction, tree_decks=tree_decks(compiled.notes, state))
+    return replace(prediction, tree_decks=tree_decks(compiled.notes, state), route=route)
 
 
 def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[str, ...]) -> Prediction:

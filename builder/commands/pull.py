@@ -18,7 +18,9 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import MediaStore, note_digest, render_item
 from ..pipeline.state import FILENAME, Entry, State, save_state
 from ..pipeline.validate import validate_deck
-from .collection import AnkiNote, copy_to, notetype_mods, opened, read_notes
+from ..collection.file import FileSession
+from ..collection.route import session
+from .collection import AnkiNote, copy_to, opened
 from .push import removed_items
 from .unrender import same_html, to_markdown
 from .yamledit import Change, Edited, edit, write
@@ -50,6 +52,7 @@ class PullReport:
 
     outcomes: tuple[Outcome, ...]
     dry_run: bool = False
+    route: str = ""  # how the collection was reached
 
     def count(self, kind: str) -> int:
         """How many outcomes of one kind."""
@@ -73,13 +76,15 @@ class _FileEdits:
     pulled: dict[str, AnkiNote] = field(default_factory=dict)
 
 
-def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_run: bool = False) -> PullReport:
+def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_run: bool = False,
+         via: str | None = None) -> PullReport:
     """Bring each note edited in Anki since the last build into its item, unless its YAML changed too."""
     compiled, state = compile_clean(cards_dir)
     pairs = list(zip(compiled.tree.items, compiled.notes))
     gone = removed_items(state, (note.id for note in compiled.notes))
-    with _reading(collection, command="pull", dry_run=dry_run) as col:
-        anki = read_notes(col, [note.id for note in compiled.notes] + gone)
+    with _reading(collection, command="pull", dry_run=dry_run, via=via) as col:
+        anki = col.read_notes([note.id for note in compiled.notes] + gone)
+        route = col.describe()
     outcomes: list[Outcome] = []
     files: dict[str, _FileEdits] = {}
     items = dict(state.items)
@@ -115,7 +120,7 @@ def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_ru
         write(edited)
         if new_state != state:
             save_state(cards_dir, new_state)
-    return PullReport(outcomes=tuple(outcomes), dry_run=dry_run)
+    return PullReport(outcomes=tuple(outcomes), dry_run=dry_run, route=route)
 
 
 def _three_way(item: Item, note: Note, found: AnkiNote, *, base: Entry | None,
@@ -149,7 +154,7 @@ def _three_way(item: Item, note: Note, found: AnkiNote, *, base: Entry | None,
         "--prefer anki or --prefer yaml settles it"))
 
 
-def restore_state(*, cards_dir: Path, collection: Path, dry_run: bool = False) -> PullReport:
+def restore_state(*, cards_dir: Path, collection: Path, dry_run: bool = False, via: str | None = None) -> PullReport:
     """A new state file from the collection: each note it holds, taken as built from the YAML as it is now.
 
     Ids and mods come from the collection, so the next build leaves every note there as it is.
@@ -158,9 +163,10 @@ def restore_state(*, cards_dir: Path, collection: Path, dry_run: bool = False) -
     errors = [p for p in compiled.problems if p.is_error]
     if errors:
         raise ContentError(errors)
-    with _reading(collection, command="pull --restore-state", dry_run=dry_run) as col:
-        anki = read_notes(col, [note.id for note in compiled.notes])
-        mods = notetype_mods(col)
+    with _reading(collection, command="pull --restore-state", dry_run=dry_run, via=via) as col:
+        anki = col.read_notes([note.id for note in compiled.notes])
+        mods = col.notetype_mods()
+        route = col.describe()
     items, outcomes = {}, []
     for item, note in zip(compiled.tree.items, compiled.notes):
         found = anki.get(note.id)
@@ -179,19 +185,19 @@ def restore_state(*, cards_dir: Path, collection: Path, dry_run: bool = False) -
     outcomes.append(Outcome(place=shown(cards_dir, cards_dir / FILENAME), id=f"{len(items)} notes",
                             kind="restored", detail="ids and mods from the collection"
                             + ("; dry run, nothing written" if dry_run else "")))
-    return PullReport(outcomes=tuple(outcomes), dry_run=dry_run)
+    return PullReport(outcomes=tuple(outcomes), dry_run=dry_run, route=route)
 
 
 @contextmanager
-def _reading(collection: Path, *, command: str, dry_run: bool) -> Iterator:
-    """The collection to read: itself (Anki must be closed), or for a dry run a copy that nothing touches."""
-    if not dry_run or not collection.is_file():
-        with opened(collection, command=command) as col:
+def _reading(collection: Path, *, command: str, dry_run: bool, via: str | None) -> Iterator:
+    """The collection to read: the file or the running Anki, or for a dry run on the file a copy nothing touches."""
+    if not dry_run or not collection.is_file() or via == "anki":
+        with session(collection, command=command, via=via) as col:
             yield col
         return
     with tempfile.TemporaryDirectory(prefix="deckbuild-pull-") as work:
         with opened(copy_to(collection, Path(work)), command=command, shown=collection) as col:
-            yield col
+            yield FileSession(col=col, path=collection, how="read from a copy")
 
 
 def _load(path: Path, shown_as: str) -> Document:

@@ -12,10 +12,14 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
-from .collection import AnkiNote, backup, import_package, opened, read_notes
+from ..collection.route import session
+from .collection import AnkiNote
 
 if TYPE_CHECKING:
-    from anki.collection import Collection
+    from ..collection.file import FileSession
+    from ..collection.live import LiveSession
+
+    Session = FileSession | LiveSession
 
 # How a note's fields move when it switches type: for each field of the new type, the old field's index (-1: empty).
 FIELD_MAP = {("qa", "cloze"): [0, 2, 3, 4, 5, 7], ("cloze", "qa"): [0, -1, 1, 2, 3, 4, -1, 5]}
@@ -38,6 +42,7 @@ class PushReport:
     left: tuple[tuple[str, str, str], ...]  # (id, deck the user moved it to, deck the YAML asks for)
     deleted: tuple[str, ...]
     kept: tuple[str, ...]  # removed items whose notes were not deleted (no --yes, no answer)
+    route: str = ""  # how the collection was reached
 
     def lines(self) -> list[str]:
         """One line per thing done, then a summary."""
@@ -58,24 +63,23 @@ class PushReport:
 
 
 def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force: bool = False, yes: bool = False,
-         confirm: Callable[[Sequence[str]], bool] | None = None) -> PushReport:
+         confirm: Callable[[Sequence[str]], bool] | None = None, via: str | None = None) -> PushReport:
     """Build the tree, back the collection up, and apply the build to it; `confirm` asks before deleting notes."""
     compiled, state = compile_clean(cards_dir)  # every content error before anything is touched
     output = output or default_output(compiled.notes)
     check_output(output, cards_dir=cards_dir, force=force)  # before the backup: nothing happens if it's refused
     tree_ids = [note.id for note in compiled.notes]
     gone = removed_items(state, tree_ids)
-    with opened(collection, command="push") as col:  # exit 3 while Anki has it open, before anything is written
-        saved = backup(col, collection)
+    # The file, or the running Anki (one step on its Edit → Undo); exit 3 before anything is written if neither.
+    with session(collection, command="push", via=via, undo="deckbuild push") as col:
+        saved = col.backup()
         summary = build(cards_dir=cards_dir, output=output, force=force)
-        log = _import(col, summary.output)
-        before = read_notes(col, tree_ids)
+        log = col.import_package(summary.output)
+        before = col.read_notes(tree_ids)
         converted = _convert(col, compiled.notes, before)
-        if converted:
-            col.db.execute(f"update notes set mod = 0 where id in ({','.join('?' * len(converted))})",
-                           *(before[i].nid for i, _, _ in converted))  # older than the build: the import fills them
-            _import(col, summary.output)
-        after = read_notes(col, tree_ids + gone)
+        if converted:  # the conversion stamped them now: give them the build's content and mod
+            col.refill(notes=[before[i] for i, _, _ in converted], apkg=summary.output)
+        after = col.read_notes(tree_ids + gone)
         moved, left = _move(col, compiled.notes, after, tree_decks=tree_decks(compiled.notes, state))
         doomed = [i for i in gone if i in after]
         deleted = doomed if doomed and (yes or (confirm is not None and confirm(doomed))) else []
@@ -87,7 +91,7 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
         backup=saved, summary=summary, added=len(log["new"]), updated=len(log["updated"]) + len(converted),
         unchanged=len(log["duplicate"]), conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids),
         converted=tuple(converted), moved=tuple(moved), left=tuple(left), deleted=tuple(deleted),
-        kept=tuple(i for i in doomed if i not in deleted))
+        kept=tuple(i for i in doomed if i not in deleted), route=col.describe())
 
 
 def removed_items(state: State, tree_ids: Iterable[str]) -> list[str]:
@@ -104,36 +108,21 @@ def tree_decks(notes: Sequence[Note], state: State) -> frozenset[str]:
     return frozenset({note.deck.casefold() for note in notes} | {e.deck.casefold() for e in state.items.values()})
 
 
-def _import(col: Collection, apkg: Path) -> dict[str, list[str]]:
-    """Import the package with the options the README tells users to choose (Anki's defaults); item ids by outcome."""
-    log = import_package(col, apkg)
-    # Both note types end with the Id field.
-    return {name: [entry.fields[-1] for entry in getattr(log, name)]
-            for name in ("new", "updated", "duplicate", "conflicting")}
-
-
-def _convert(col: Collection, notes: Sequence[Note], found: dict[str, AnkiNote]) -> list[tuple[str, str, str]]:
+def _convert(col: Session, notes: Sequence[Note], found: dict[str, AnkiNote]) -> list[tuple[str, str, str]]:
     """Switch each note whose item changed between Q/A and cloze to the other note type, keeping its cards' reviews."""
     converted = []
     for (old, new), mapping in FIELD_MAP.items():
         switched = [note.id for note in notes
                     if note.id in found and found[note.id].kind == old and note.kind == new]
-        if not switched or col.models.get(NOTETYPES[new].id) is None:
+        if not switched or not col.has_notetype(new):
             continue
-        request = col.models.change_notetype_info(old_notetype_id=NOTETYPES[old].id,
-                                                  new_notetype_id=NOTETYPES[new].id).input
-        request.note_ids.extend(found[i].nid for i in switched)
-        del request.new_fields[:]
-        request.new_fields.extend(mapping)
-        if TEMPLATE_MAP[(old, new)] is not None:
-            del request.new_templates[:]
-            request.new_templates.extend(TEMPLATE_MAP[(old, new)])
-        col.models.change_notetype_of_notes(request)
+        col.change_notetype(old=old, new=new, nids=[found[i].nid for i in switched], fields=mapping,
+                            templates=TEMPLATE_MAP[(old, new)])
         converted += [(i, old, new) for i in switched]
     return converted
 
 
-def _move(col: Collection, notes: Sequence[Note], found: dict[str, AnkiNote], *,
+def _move(col: Session, notes: Sequence[Note], found: dict[str, AnkiNote], *,
           tree_decks: frozenset[str]) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
     """Move cards to their item's deck, unless the user put them in a deck outside the tree's decks."""
     moved, left = [], []
@@ -147,10 +136,7 @@ def _move(col: Collection, notes: Sequence[Note], found: dict[str, AnkiNote], *,
             if deck.casefold() not in tree_decks:
                 left.append((note.id, deck, note.deck))
                 continue
-            home = col.decks.id_for_name(deck)
-            cards = col.db.list("select id from cards where nid = ? and (case when odid then odid else did end) = ?",
-                                current.nid, home)
-            col.set_deck(cards, col.decks.id(note.deck, create=True))
+            col.move_cards(nid=current.nid, from_deck=deck, to_deck=note.deck)
             moved.append((note.id, deck, note.deck))
     return moved, left
 

@@ -1,0 +1,97 @@
+"""Which way to reach a collection: the file when deckbuild can open it, else the running Anki on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from ..errors import EnvironmentFault, UsageError
+from .client import Client, Refused, Unreachable, addon_key, port
+from .file import FileSession
+from .live import LiveSession
+
+ROUTES = ("file", "anki")
+WAYS_OUT = ("close Anki first, or install deckbuild's add-on in it (`deckbuild addon`, then Tools → Add-ons → "
+            "Install from file, and restart Anki)")
+
+
+def client() -> Client:
+    """A client for the Anki on this machine's port, with the companion add-on's key (or DECKBUILD_ANKI_KEY)."""
+    return Client(port=port(), key=addon_key() or os.environ.get("DECKBUILD_ANKI_KEY") or None)
+
+
+def same_file(a: Path | str, b: Path | str) -> bool:
+    """Whether two paths name one file."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
+def connect(collection: Path, *, fallback: str = "") -> LiveSession:
+    """The running Anki, checked to have `collection` open; exit 3 with a one-line reason otherwise."""
+    live = client()
+    try:
+        answer = live.call("deckbuildVersion")
+    except Unreachable:
+        where = f"nothing answers on 127.0.0.1:{live.port}"
+        raise EnvironmentFault(f"{fallback}{where}: {WAYS_OUT}; nothing was changed") from None
+    except Refused as err:
+        if "unsupported action" in str(err).lower():
+            raise EnvironmentFault(
+                f"{fallback}the Anki add-on on 127.0.0.1:{live.port} is AnkiConnect, not deckbuild's; "
+                f"{WAYS_OUT}; nothing was changed") from None
+        raise EnvironmentFault(f"Anki on 127.0.0.1:{live.port} refused: {err}; nothing was changed") from None
+    opened = str(answer.get("collection", ""))
+    if not same_file(opened, collection):
+        raise EnvironmentFault(f"the running Anki has '{opened}' open, not '{collection}' (another profile?); "
+                               "switch profile in Anki or name that collection; nothing was changed")
+    return LiveSession(client=live, path=collection)
+
+
+@contextmanager
+def session(collection: Path, *, command: str, via: str | None = None,
+            undo: str | None = None) -> Iterator[FileSession | LiveSession]:
+    """The collection for one command: the file if it opens (or --via file), else the running Anki (--via anki).
+
+    `undo` names the one step a live change becomes on Anki's Edit → Undo.
+    """
+    from ..commands.collection import opened
+
+    if via not in (None, *ROUTES):
+        raise UsageError(f"--via must be one of {', '.join(ROUTES)}")
+    if via != "anki":
+        with ExitStack() as stack:
+            try:
+                col = stack.enter_context(opened(collection, command=command))
+            except EnvironmentFault:  # Anki has it open
+                if via == "file":
+                    raise
+            else:
+                yield FileSession(col=col, path=collection)
+                return
+    live = connect(collection, fallback=f"collection '{collection}' is open in Anki and " if via is None else "")
+    if undo is not None:
+        live.begin(undo)
+    yield live
+    live.end()  # on failure there is no step to close: each change Anki made stays undoable on its own
+
+
+def copy_of(collection: Path, folder: Path, *, via: str | None = None) -> tuple[Path, str]:
+    """A copy of the collection (and its write-ahead log) to read or try things on, and how it was reached.
+
+    With Anki running, it is a copy of what Anki has saved, which is everything but the edit being typed.
+    """
+    if via == "anki":
+        live = connect(collection)
+        description = live.describe()
+    else:
+        description = f"via the collection file {collection} (read from a copy)"
+    copy = folder / "collection.anki2"
+    for suffix in ("", "-wal"):
+        if Path(f"{collection}{suffix}").is_file():
+            shutil.copyfile(f"{collection}{suffix}", f"{copy}{suffix}")
+    return copy, description
