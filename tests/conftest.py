@@ -202,3 +202,34 @@ def probe_in_chromium(page: Path, probe: str, *, tmp_path: Path, query: str = ""
     found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
     assert found, done.stdout[-2000:] + done.stderr[-2000:]
     return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.fixture(scope="session")
+def desktop(tmp_path_factory: pytest.TempPathFactory):
+    """The real Anki desktop app, headless, with deckbuild's add-on: one for the whole test session."""
+    import importlib.util
+
+    if importlib.util.find_spec("aqt") is None:
+        pytest.skip("aqt (the Anki desktop app) is not installed")
+    from desktop import Desktop, seed
+
+    base = tmp_path_factory.mktemp("anki-desktop") / "base"
+    seed(base)
+    app = Desktop(base)
+    app.start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def live(desktop, monkeypatch: pytest.MonkeyPatch):
+    """The running Anki with an empty collection; deckbuild pointed at it (its base folder and port)."""
+    if not desktop.running():
+        desktop.start()
+    client = desktop.client()
+    notes = client.call("findNotes", query="deck:*")
+    if notes:
+        client.call("deleteNotes", notes=notes)
+    for name, value in desktop.env().items():
+        monkeypatch.setenv(name, value)
+    return desktop

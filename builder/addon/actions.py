@@ -100,6 +100,10 @@ def createDeck(col, params: dict) -> int:  # noqa: N802
     return int(col.decks.id(params["deck"], create=True))
 
 
+def deckNames(col, params: dict) -> list[str]:  # noqa: N802
+    return [deck.name for deck in col.decks.all_names_and_ids()]
+
+
 def exportPackage(col, params: dict) -> bool:  # noqa: N802
     from anki.collection import DeckIdLimit, ExportAnkiPackageOptions
 

@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..commands.collection import KINDS, AnkiNote
+from ..errors import EnvironmentFault
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import guid_for
-from .client import Client
+from .client import Client, Refused, Unreachable
+
+READS = frozenset({"notesByGuid", "notetypeMods", "deckbuildVersion", "collectionPath", "beginUndo"})
 
 
 @dataclass(slots=True, kw_only=True)
@@ -24,58 +27,83 @@ class LiveSession:
     path: Path  # the collection Anki has open (checked against --collection)
     route: str = "anki"
     step: int | None = field(default=None)
+    changed: bool = False  # whether a change was sent to Anki
+    saved: Path | None = None  # the backup made before the first change
+
+    def call(self, action: str, **params: object) -> object:
+        """One action; a failure is exit 3 saying whether the collection was changed, and how to undo it."""
+        try:
+            result = self.client.call(action, **params)
+        except (Unreachable, Refused) as err:
+            raise EnvironmentFault(self._failed(action, err)) from None
+        if action not in READS and action != "createBackup":
+            self.changed = True
+        return result
+
+    def _failed(self, action: str, err: Exception) -> str:
+        """What went wrong, and what state the collection is in."""
+        broke = isinstance(err, Unreachable)
+        what = (f"Anki stopped answering during '{action}' ({err})" if broke
+                else f"Anki refused '{action}': {err}")
+        sent = self.changed or (broke and err.sent and action not in READS and action != "createBackup")
+        if not sent:
+            return f"{what}; nothing was changed"
+        undo = f"; the backup {self.saved} has the collection as it was before" if self.saved else ""
+        return (f"{what}; the collection may be partly changed (Edit → Undo in Anki, or run the command again "
+                f"once Anki is back{undo})")
 
     def describe(self) -> str:
         return f"via Anki (deckbuild's add-on on 127.0.0.1:{self.client.port}, collection {self.path})"
 
     def begin(self, name: str) -> None:
         """Start one step on Anki's Edit → Undo that every change until `end` joins."""
-        self.step = int(self.client.call("beginUndo", name=name))
+        self.step = int(self.call("beginUndo", name=name))
 
     def end(self) -> None:
         if self.step is not None:
-            self.client.call("endUndo", step=self.step)
+            self.call("endUndo", step=self.step)
             self.step = None
 
     def read_notes(self, ids: Iterable[str]) -> dict[str, AnkiNote]:
         by_guid = {guid_for(item_id): item_id for item_id in ids}
         found = {}
-        for guid, nid, mid, mod, fields, tags, decks in self.client.call("notesByGuid", guids=list(by_guid)):
+        for guid, nid, mid, mod, fields, tags, decks in self.call("notesByGuid", guids=list(by_guid)):
             item_id = by_guid[guid]
             found[item_id] = AnkiNote(id=item_id, nid=nid, kind=KINDS.get(mid), fields=tuple(fields),
                                       tags=tuple(tags), mod=mod, decks=tuple(decks))
         return found
 
     def notetype_mods(self) -> dict[str, int]:
-        mods = self.client.call("notetypeMods", ids=[notetype.id for notetype in NOTETYPES.values()])
+        mods = self.call("notetypeMods", ids=[notetype.id for notetype in NOTETYPES.values()])
         return {kind: mods[str(notetype.id)] for kind, notetype in NOTETYPES.items() if str(notetype.id) in mods}
 
     def backup(self) -> Path:
-        return Path(str(self.client.call("createBackup")))
+        self.saved = Path(str(self.call("createBackup")))
+        return self.saved
 
     def import_package(self, apkg: Path) -> dict[str, list[str]]:
-        log = self.client.call("importPackageLog", path=str(apkg.resolve()))
+        log = self.call("importPackageLog", path=str(apkg.resolve()))
         return {name: [item_id for _, item_id in log[name]] for name in ("new", "updated", "duplicate", "conflicting")}
 
     def has_notetype(self, kind: str) -> bool:
-        return bool(self.client.call("notetypeMods", ids=[NOTETYPES[kind].id]))
+        return bool(self.call("notetypeMods", ids=[NOTETYPES[kind].id]))
 
     def change_notetype(self, *, old: str, new: str, nids: Sequence[int], fields: Sequence[int],
                         templates: Sequence[int] | None) -> None:
-        self.client.call("changeNotetype", old=NOTETYPES[old].id, new=NOTETYPES[new].id, notes=list(nids),
+        self.call("changeNotetype", old=NOTETYPES[old].id, new=NOTETYPES[new].id, notes=list(nids),
                          fields=list(fields), templates=None if templates is None else list(templates))
 
     def refill(self, *, notes: Sequence[AnkiNote], apkg: Path) -> None:
         """The package's content and mod for these notes: a package of just them, imported "always"."""
         with tempfile.TemporaryDirectory(prefix=".deckbuild-tmp-refill-") as work:
             only = only_notes(apkg, guids={guid_for(note.id) for note in notes}, work=Path(work))
-            self.client.call("importPackageLog", path=str(only), always=True)
+            self.call("importPackageLog", path=str(only), always=True)
 
     def move_cards(self, *, nid: int, from_deck: str, to_deck: str) -> None:
-        self.client.call("moveCards", note=nid, fromDeck=from_deck, toDeck=to_deck)
+        self.call("moveCards", note=nid, fromDeck=from_deck, toDeck=to_deck)
 
     def remove_notes(self, nids: Sequence[int]) -> None:
-        self.client.call("deleteNotes", notes=list(nids))
+        self.call("deleteNotes", notes=list(nids))
 
 
 def only_notes(apkg: Path, *, guids: set[str], work: Path) -> Path:
