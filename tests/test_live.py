@@ -188,3 +188,115 @@ def test_another_profiles_collection_is_refused(live, write_tree, deckbuild, tmp
 
     assert result.exit_code == 3, result.output
     assert "the running Anki has" in result.stderr and "another profile" in result.stderr
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """The collection file with plain sqlite3 (and the collation Anki's schema names)."""
+    con = sqlite3.connect(path)
+    con.create_collation("unicase", lambda a, b: (a.casefold() > b.casefold()) - (a.casefold() < b.casefold()))
+    return con
+
+
+def collection_contents(path: Path) -> dict:
+    """What a push promises about a collection, read from the file: notes, their cards' decks and history."""
+    con = connect(path)
+    try:
+        assert con.execute("pragma integrity_check").fetchone() == ("ok",)
+        decks = dict(con.execute("select id, name from decks"))
+        notes = {guid: (mid, flds, tags, mod) for guid, mid, flds, tags, mod in
+                 con.execute("select guid, mid, flds, tags, mod from notes")}
+        cards = {(guid, ord): (decks[did].replace("\x1f", "::"), reps, ivl, type, queue) for guid, ord, did, reps, ivl, type, queue in
+                 con.execute("select n.guid, c.ord, case when c.odid then c.odid else c.did end, c.reps, c.ivl, "
+                             "c.type, c.queue from cards c join notes n on n.id = c.nid")}
+        reviews = sorted(con.execute("select n.guid, c.ord, r.ease from revlog r join cards c on c.id = r.cid "
+                                     "join notes n on n.id = c.nid"))
+    finally:
+        con.close()
+    return {"notes": notes, "cards": cards, "reviews": reviews}
+
+
+def test_push_deletes_moves_and_converts_like_the_file_route_keeping_reviews(imported, live, deckbuild, tmp_path,
+                                                                            monkeypatch):
+    from conftest import Anki
+
+    cards = imported({"deck.yaml": DECK + THIRD})
+    live.stop()  # review every card, with the anki library, while Anki is closed
+    anki = Anki(live.collection)
+    for card in anki.cards():
+        anki.answer(card.id)
+    anki.close()
+    reference = tmp_path / "file-route" / "collection.anki2"
+    reference.parent.mkdir()
+    shutil.copyfile(live.collection, reference)
+    live.start()
+    deck = cards / "deck.yaml"
+    deck.write_text(deck.read_text().replace(THIRD, "").replace("deck: Test::Basics", "deck: Test::Moved").replace(
+        "    cloze: \"The word 'glia' literally means {{c1::glue}}.\"",
+        "    question: What does the word 'glia' literally mean?\n    answer: Glue."))
+    twin = tmp_path / "twin"
+    shutil.copytree(cards, twin)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # both builds stamp the same mods
+
+    pushed = deckbuild("push", cards, "--collection", live.collection, "-o", tmp_path / "live.apkg", "--yes")
+    assert live.client().call("undoStatus") == "deckbuild push"  # the whole push is one step on Edit → Undo
+    live.stop()
+    by_file = deckbuild("push", twin, "--collection", reference, "-o", tmp_path / "file.apkg", "--yes")
+
+    assert pushed.exit_code == 0, pushed.output
+    assert by_file.exit_code == 0, by_file.output
+    assert "via Anki" in pushed.stderr and "via the collection file" in by_file.stderr
+
+    def lines(result) -> list[str]:
+        """The push's lines, without the paths that differ between the two runs."""
+        return [line.split(" → ")[0].split(" /")[0] for line in result.stdout.splitlines()
+                if not line.startswith("backup:")]
+
+    assert lines(pushed) == lines(by_file)
+    assert "converted: glia-means-glue from deckbuild Cloze to deckbuild Q/A (reviews kept)" in pushed.stdout
+    assert "deleted: third-item" in pushed.stdout
+    backup = Path(pushed.stdout.split("backup: ")[1].splitlines()[0])
+    assert backup.is_file() and backup.stat().st_size > 0
+    got, want = collection_contents(live.collection), collection_contents(reference)
+    assert got == want
+    assert len(got["reviews"]) == 2 and {deck for deck, *_ in got["cards"].values()} == {"Test::Moved"}
+    assert read_state(cards, shown="s")[0] == read_state(twin, shown="s")[0]
+
+
+def test_anki_quitting_half_way_exits_3_and_says_what_state_the_collection_is_in(imported, live, deckbuild,
+                                                                                   tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    cards = imported({"deck.yaml": DECK + THIRD})
+    deck = cards / "deck.yaml"
+    deck.write_text(deck.read_text().replace(THIRD, "").replace("deck: Test::Basics", "deck: Test::Moved"))
+    live.kill()  # gone: refused before anything is sent
+    refused = deckbuild("push", cards, "--collection", live.collection, "--via", "anki")
+    assert refused.exit_code == 3, refused.output
+    assert "nothing was changed" in refused.stderr and "Traceback" not in refused.output
+
+    live.start()
+    env = {**__import__("os").environ, **live.env()}
+    push = subprocess.Popen([sys.executable, "-m", "builder", "push", str(cards), "--collection",
+                             str(live.collection), "--yes", "-o", str(tmp_path / "out.apkg")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    backups = live.collection.parent / "backups"
+    earlier = set(backups.glob("*"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and push.poll() is None and not set(backups.glob("*")) - earlier:
+        time.sleep(0.005)
+    live.kill()  # Anki dies once the push has begun (or, on a fast machine, after it finished)
+    out, err = push.communicate(timeout=60)
+    if push.returncode == 0:
+        assert "deleted: third-item" in out  # it finished before Anki went: fully applied
+    else:
+        assert push.returncode == 3, out + err
+        [line] = err.strip().splitlines()
+        assert "Traceback" not in err
+        assert "nothing was changed" in line or "may be partly changed" in line
+    con = connect(live.collection)
+    try:
+        assert con.execute("pragma integrity_check").fetchone() == ("ok",)
+    finally:
+        con.close()

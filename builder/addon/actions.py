@@ -202,6 +202,11 @@ def moveCards(col, params: dict) -> int:  # noqa: N802
     return len(cards)
 
 
+def undoStatus(col, params: dict) -> str:  # noqa: N802
+    """What Edit → Undo would undo now (its label), or an empty string."""
+    return col.undo_status().undo
+
+
 def beginUndo(col, params: dict) -> int:  # noqa: N802
     """Start one step on Anki's Edit → Undo that every change until endUndo joins."""
     return col.add_custom_undo_entry(params.get("name") or "deckbuild push")

@@ -16,7 +16,7 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import guid_for
 from .client import Client, Refused, Unreachable
 
-READS = frozenset({"notesByGuid", "notetypeMods", "deckbuildVersion", "collectionPath", "beginUndo"})
+READS = frozenset({"notesByGuid", "notetypeMods", "deckbuildVersion", "collectionPath", "beginUndo", "undoStatus"})
 
 
 @dataclass(slots=True, kw_only=True)
