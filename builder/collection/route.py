@@ -52,6 +52,46 @@ def connect(collection: Path, *, fallback: str = "") -> LiveSession:
     return LiveSession(client=live, path=collection)
 
 
+def held_elsewhere(collection: Path) -> bool:
+    """Whether another process has the collection file open (Linux: /proc; elsewhere unknown, so False).
+
+    Anki's lock alone can't tell: Anki releases it after each backup it makes, and then a second open succeeds.
+    """
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        return False
+    try:
+        target = os.stat(collection)
+    except OSError:
+        return False
+    me = str(os.getpid())
+    for pid in os.listdir(proc):
+        if not pid.isdigit() or pid == me:
+            continue
+        try:
+            fds = os.scandir(proc / pid / "fd")
+        except OSError:
+            continue
+        with fds:
+            for fd in fds:
+                try:
+                    found = os.stat(fd.path)
+                except OSError:
+                    continue
+                if (found.st_dev, found.st_ino) == (target.st_dev, target.st_ino):
+                    return True
+    return False
+
+
+def _answers_for(collection: Path) -> bool:
+    """Whether deckbuild's add-on answers on loopback and has this collection open."""
+    try:
+        answer = client().call("deckbuildVersion")
+    except (Unreachable, Refused):
+        return False
+    return isinstance(answer, dict) and same_file(str(answer.get("collection", "")), collection)
+
+
 @contextmanager
 def session(collection: Path, *, command: str, via: str | None = None,
             undo: str | None = None) -> Iterator[FileSession | LiveSession]:
@@ -63,9 +103,14 @@ def session(collection: Path, *, command: str, via: str | None = None,
 
     if via not in (None, *ROUTES):
         raise UsageError(f"--via must be one of {', '.join(ROUTES)}")
+    if via is None and _answers_for(collection):
+        via = "anki"  # Anki has it open, even if its lock was released (Anki does that after each backup it makes)
     if via != "anki":
         with ExitStack() as stack:
             try:
+                if held_elsewhere(collection):
+                    raise EnvironmentFault(f"collection '{collection}' is open in Anki or another program; "
+                                           "close Anki first (nothing was changed)")
                 col = stack.enter_context(opened(collection, command=command))
             except EnvironmentFault:  # Anki has it open
                 if via == "file":
