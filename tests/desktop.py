@@ -46,15 +46,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def seed(base: Path, *, addons: tuple[Path, ...] = ()) -> None:
-    """A base folder Anki starts in without a first-run dialog, with deckbuild's add-on (and any others) in it."""
+def seed(base: Path, *, addons: dict[str, Path] | None = None) -> None:
+    """A base folder Anki starts in without a first-run dialog, with deckbuild's add-on, or these instead."""
     base.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-c", SEED, str(base), PROFILE], check=True, timeout=120,
                    env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True)
     if not addons:
         install(base=base)
-    for folder in addons:
-        shutil.copytree(folder, base / "addons21" / folder.name, dirs_exist_ok=True)
+    for name, folder in (addons or {}).items():
+        shutil.copytree(folder, base / "addons21" / name, dirs_exist_ok=True)
 
 
 def anki_program() -> str:

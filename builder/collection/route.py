@@ -40,10 +40,11 @@ def connect(collection: Path, *, fallback: str = "") -> LiveSession:
         where = f"nothing answers on 127.0.0.1:{live.port}"
         raise EnvironmentFault(f"{fallback}{where}: {WAYS_OUT}; nothing was changed") from None
     except Refused as err:
-        if "unsupported action" in str(err).lower():
-            raise EnvironmentFault(
-                f"{fallback}the Anki add-on on 127.0.0.1:{live.port} is AnkiConnect, not deckbuild's; "
-                f"{WAYS_OUT}; nothing was changed") from None
+        if "unsupported action" in str(err).lower():  # AnkiConnect: its own key, if the user set one
+            from .plain import PlainSession
+
+            return PlainSession(client=Client(port=live.port, key=os.environ.get("DECKBUILD_ANKI_KEY") or None),
+                                path=collection)
         raise EnvironmentFault(f"Anki on 127.0.0.1:{live.port} refused: {err}; nothing was changed") from None
     opened = str(answer.get("collection", ""))
     if not same_file(opened, collection):

@@ -42,6 +42,7 @@ class PushReport:
     left: tuple[tuple[str, str, str], ...]  # (id, deck the user moved it to, deck the YAML asks for)
     deleted: tuple[str, ...]
     kept: tuple[str, ...]  # removed items whose notes were not deleted (no --yes, no answer)
+    unconverted: tuple[str, ...] = ()  # Q/A <-> cloze switches the route can't make keeping reviews (AnkiConnect)
     route: str = ""  # how the collection was reached
 
     def lines(self) -> list[str]:
@@ -54,6 +55,8 @@ class PushReport:
                   for i, a, b in self.left]
         lines += [f"deleted: {i}" for i in self.deleted]
         lines += [f"not deleted: {i} (its item is gone from the tree; push --yes deletes it)" for i in self.kept]
+        lines += [f"not converted: {i} (AnkiConnect can't switch Q/A ↔ cloze keeping reviews; left as it is: push "
+                  "again with deckbuild's add-on, or with Anki closed)" for i in self.unconverted]
         lines += [f"conflicting: {i} (the note type was changed in Anki; undo that in Tools → Manage Note Types)"
                   for i in self.conflicting]
         lines.append(f"pushed {self.summary.output}: {self.added} added, {self.updated} updated, "
@@ -77,6 +80,8 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
         log = col.import_package(summary.output)
         before = col.read_notes(tree_ids)
         converted = _convert(col, compiled.notes, before)
+        unconverted = [] if getattr(col, "can_convert", True) else [
+            note.id for note in compiled.notes if note.id in before and before[note.id].kind not in (None, note.kind)]
         if converted:  # the conversion stamped them now: give them the build's content and mod
             col.refill(notes=[before[i] for i, _, _ in converted], apkg=summary.output)
         after = col.read_notes(tree_ids + gone)
@@ -89,9 +94,9 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
     converted_ids = {i for i, _, _ in converted}
     return PushReport(
         backup=saved, summary=summary, added=len(log["new"]), updated=len(log["updated"]) + len(converted),
-        unchanged=len(log["duplicate"]), conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids),
+        unchanged=len(log["duplicate"]), conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids and i not in unconverted),
         converted=tuple(converted), moved=tuple(moved), left=tuple(left), deleted=tuple(deleted),
-        kept=tuple(i for i in doomed if i not in deleted), route=col.describe())
+        kept=tuple(i for i in doomed if i not in deleted), unconverted=tuple(unconverted), route=col.describe())
 
 
 def removed_items(state: State, tree_ids: Iterable[str]) -> list[str]:
@@ -114,7 +119,7 @@ def _convert(col: Session, notes: Sequence[Note], found: dict[str, AnkiNote]) ->
     for (old, new), mapping in FIELD_MAP.items():
         switched = [note.id for note in notes
                     if note.id in found and found[note.id].kind == old and note.kind == new]
-        if not switched or not col.has_notetype(new):
+        if not switched or not getattr(col, "can_convert", True) or not col.has_notetype(new):
             continue
         col.change_notetype(old=old, new=new, nids=[found[i].nid for i in switched], fields=mapping,
                             templates=TEMPLATE_MAP[(old, new)])

@@ -1,0 +1,144 @@
+"""The live route through plain AnkiConnect: only its long-standing actions, and what they can't do is left, listed.
+
+AnkiConnect's notesInfo has no GUID: notes are found by their Id field (deckbuild's item id) and confirmed by it.
+It can't switch a note between Q/A and cloze keeping its reviews, report note type mods, undo as one step, or say
+which collection is open.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..commands.collection import AnkiNote
+from ..pipeline.notetypes import NOTETYPES
+from .live import LiveSession
+
+KIND_BY_NAME = {notetype.name: kind for kind, notetype in NOTETYPES.items()}
+CHUNK = 200  # item ids per findNotes query
+
+
+@dataclass(slots=True, kw_only=True)
+class PlainSession(LiveSession):
+    """The running Anki through AnkiConnect: the calls a LiveSession answers, with AnkiConnect's actions."""
+
+    route: str = "ankiconnect"
+    can_convert: bool = False
+
+    def describe(self) -> str:
+        return (f"via Anki (AnkiConnect on 127.0.0.1:{self.client.port}; it can't say which collection Anki has "
+                f"open, so --collection {self.path} was not checked)")
+
+    def begin(self, name: str) -> None:
+        """AnkiConnect has no undo step: each change is its own."""
+
+    def end(self) -> None:
+        pass
+
+    def read_notes(self, ids: Iterable[str]) -> dict[str, AnkiNote]:
+        wanted = list(dict.fromkeys(ids))
+        nids: list[int] = []
+        for start in range(0, len(wanted), CHUNK):
+            query = " OR ".join(f'"Id:{_quoted(i)}"' for i in wanted[start:start + CHUNK])
+            nids += self.call("findNotes", query=query)
+        if not nids:
+            return {}
+        infos = [info for info in self.call("notesInfo", notes=sorted(set(nids))) if info]
+        cards = [card for card in self.call("cardsInfo", cards=[c for info in infos for c in info["cards"]]) if card]
+        by_note: dict[int, list[dict]] = {}
+        for card in cards:
+            by_note.setdefault(card["note"], []).append(card)
+        found, wanted_set, now = {}, set(wanted), int(time.time())
+        for info in infos:
+            fields = [v["value"] for _, v in sorted(info["fields"].items(), key=lambda kv: kv[1]["order"])]
+            item_id = info["fields"].get("Id", {}).get("value")
+            if item_id not in wanted_set:  # found by a wildcard, or not deckbuild's note: not this item
+                continue
+            its_cards = sorted(by_note.get(info["noteId"], []), key=lambda c: c["ord"])
+            # Older AnkiConnect releases give no note mod: taken as now, so pull judges by content alone.
+            mod = info.get("mod") or now
+            found[item_id] = AnkiNote(id=item_id, nid=info["noteId"], kind=KIND_BY_NAME.get(info["modelName"]),
+                                      fields=tuple(fields), tags=tuple(info["tags"]), mod=mod,
+                                      decks=tuple(dict.fromkeys(c["deckName"] for c in its_cards)))
+        return found
+
+    def notetype_mods(self) -> dict[str, int]:
+        return {}  # AnkiConnect doesn't tell
+
+    def backup(self) -> Path:
+        """An exportPackage, with scheduling, of each top-level deck holding deckbuild's notes, beside the collection."""
+        nids = self.call("findNotes", query=" OR ".join(f'"note:{n.name}"' for n in NOTETYPES.values()))
+        cards = [c for info in self.call("notesInfo", notes=nids) if info for c in info["cards"]] if nids else []
+        decks = {card["deckName"].split("::")[0] for card in self.call("cardsInfo", cards=cards) if card} if cards \
+            else set()
+        folder = self.path.parent / "backups"
+        folder.mkdir(exist_ok=True)
+        stamp = time.strftime("%Y-%m-%d-%H.%M.%S")
+        made = []
+        for deck in sorted(decks):
+            target = folder / f"deckbuild-{deck.replace('/', '_')}-{stamp}.apkg"
+            self.call("exportPackage", deck=deck, path=str(target.resolve()), includeSched=True)
+            made.append(target)
+        self.saved = made[0] if len(made) == 1 else folder
+        return self.saved
+
+    def import_package(self, apkg: Path) -> dict[str, list[str]]:
+        """importPackage (AnkiConnect answers only true), and the outcome per note read before and after."""
+        kinds = package_kinds(apkg)
+        before = self.read_notes(kinds)
+        self.call("importPackage", path=str(apkg.resolve()))
+        after = self.read_notes(kinds)
+        log: dict[str, list[str]] = {"new": [], "updated": [], "duplicate": [], "conflicting": []}
+        for item_id, kind in kinds.items():
+            old, new = before.get(item_id), after.get(item_id)
+            if new is None:
+                continue
+            if old is None:
+                log["new"].append(item_id)
+            elif new.kind != kind:
+                log["conflicting"].append(item_id)
+            elif (old.fields, old.tags, old.mod) != (new.fields, new.tags, new.mod):
+                log["updated"].append(item_id)
+            else:
+                log["duplicate"].append(item_id)
+        return log
+
+    def has_notetype(self, kind: str) -> bool:
+        return NOTETYPES[kind].name in self.call("modelNames")
+
+    def change_notetype(self, **_: object) -> None:
+        raise AssertionError("AnkiConnect can't switch note types keeping reviews; push leaves those notes")
+
+    def move_cards(self, *, nid: int, from_deck: str, to_deck: str) -> None:
+        [info] = self.call("notesInfo", notes=[nid])
+        cards = [c["cardId"] for c in self.call("cardsInfo", cards=info["cards"]) if c and c["deckName"] == from_deck]
+        if cards:
+            self.call("changeDeck", cards=cards, deck=to_deck)
+
+    def remove_notes(self, nids: Sequence[int]) -> None:
+        self.call("deleteNotes", notes=list(nids))
+
+
+def _quoted(item_id: str) -> str:
+    """An item id as an exact field search: Anki's wildcards and quotes escaped."""
+    return item_id.replace("\\", "\\\\").replace('"', '\\"').replace("*", "\\*").replace("_", "\\_")
+
+
+def package_kinds(apkg: Path) -> dict[str, str]:
+    """Each note of a deckbuild package: its item id (the last field) and kind, in the package's order."""
+    with tempfile.TemporaryDirectory(prefix=".deckbuild-tmp-read-") as work:
+        db = Path(work) / "collection.anki2"
+        with zipfile.ZipFile(apkg) as package:
+            db.write_bytes(package.read("collection.anki2"))
+        con = sqlite3.connect(db)
+        try:
+            rows = con.execute("select mid, flds from notes order by id").fetchall()
+        finally:
+            con.close()
+    kinds = {notetype.id: kind for kind, notetype in NOTETYPES.items()}
+    return {flds.split("\x1f")[-1]: kinds.get(mid, "") for mid, flds in rows}
