@@ -233,3 +233,40 @@ def live(desktop, monkeypatch: pytest.MonkeyPatch):
     for name, value in desktop.env().items():
         monkeypatch.setenv(name, value)
     return desktop
+
+
+@pytest.fixture(scope="session")
+def ankiconnect_desktop(tmp_path_factory: pytest.TempPathFactory):
+    """The real Anki desktop with the real AnkiConnect add-on (its plugin folder from DECKBUILD_ANKICONNECT)."""
+    import importlib.util
+    import os
+
+    plugin = os.environ.get("DECKBUILD_ANKICONNECT")
+    if not plugin:
+        pytest.skip("DECKBUILD_ANKICONNECT (AnkiConnect's plugin folder) is not set")
+    if importlib.util.find_spec("aqt") is None:
+        pytest.skip("aqt (the Anki desktop app) is not installed")
+    from desktop import Desktop, seed
+
+    base = tmp_path_factory.mktemp("ankiconnect-desktop") / "base"
+    seed(base, addons={"ankiconnect": Path(plugin)})  # a folder named `plugin` would not start
+    app = Desktop(base, key_from_addon=False)
+    (base / "addons21" / "ankiconnect" / "meta.json").write_text(json.dumps({"config": {"webBindPort": app.port}}))
+    app.start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def ankiconnect(ankiconnect_desktop, monkeypatch: pytest.MonkeyPatch):
+    """The running Anki with AnkiConnect, an empty collection, and deckbuild pointed at it."""
+    app = ankiconnect_desktop
+    if not app.running():
+        app.start()
+    client = app.client(key=None)
+    notes = client.call("findNotes", query="deck:*")
+    if notes:
+        client.call("deleteNotes", notes=notes)
+    for name, value in app.env().items():
+        monkeypatch.setenv(name, value)
+    return app

@@ -301,3 +301,30 @@ def test_anki_quitting_half_way_exits_3_and_says_what_state_the_collection_is_in
         assert con.execute("pragma integrity_check").fetchone() == ("ok",)
     finally:
         con.close()
+
+
+def test_the_key_is_made_on_first_start_and_kept_readable_by_the_user_only(live):
+    meta = live.base / "addons21" / "deckbuild_live" / "meta.json"
+    config = json.loads(meta.read_text())["config"]
+    assert len(config["apiKey"]) >= 32 and live.client().key == config["apiKey"]
+    assert meta.stat().st_mode & 0o777 == 0o600
+
+
+def test_deckbuild_addon_writes_exactly_the_files_the_tests_ran(live, deckbuild, tmp_path):
+    import zipfile
+
+    first, second = tmp_path / "a.ankiaddon", tmp_path / "b.ankiaddon"
+    assert deckbuild("addon", "-o", first).exit_code == 0
+    assert deckbuild("addon", "-o", second).exit_code == 0
+    assert first.read_bytes() == second.read_bytes()  # reproducible
+    installed = live.base / "addons21" / "deckbuild_live"
+    with zipfile.ZipFile(first) as archive:
+        names = archive.namelist()
+        assert "manifest.json" in names and "__init__.py" in names
+        for name in names:
+            assert archive.read(name) == (installed / name).read_bytes()
+    base = tmp_path / "Anki2"
+    base.mkdir()
+    result = deckbuild("addon", "--install", base)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (base / "addons21" / "deckbuild_live").iterdir()) == sorted(names)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..commands.collection import AnkiNote
 from ..pipeline.notetypes import NOTETYPES
-from .live import LiveSession
+from ..pipeline.render import guid_for
+from .live import LiveSession, only_notes
 
 KIND_BY_NAME = {notetype.name: kind for kind, notetype in NOTETYPES.items()}
 CHUNK = 200  # item ids per findNotes query
@@ -91,7 +92,12 @@ class PlainSession(LiveSession):
         """importPackage (AnkiConnect answers only true), and the outcome per note read before and after."""
         kinds = package_kinds(apkg)
         before = self.read_notes(kinds)
-        self.call("importPackage", path=str(apkg.resolve()))
+        # A note whose kind switched would make AnkiConnect's import fail as a whole: it is left out, untouched.
+        switched = {i for i, kind in kinds.items() if i in before and before[i].kind not in (None, kind)}
+        with tempfile.TemporaryDirectory(prefix=".deckbuild-tmp-import-") as work:
+            if switched:
+                apkg = only_notes(apkg, guids={guid_for(i) for i in kinds if i not in switched}, work=Path(work))
+            self.call("importPackage", path=str(apkg.resolve()))
         after = self.read_notes(kinds)
         log: dict[str, list[str]] = {"new": [], "updated": [], "duplicate": [], "conflicting": []}
         for item_id, kind in kinds.items():
