@@ -328,3 +328,20 @@ def test_deckbuild_addon_writes_exactly_the_files_the_tests_ran(live, deckbuild,
     result = deckbuild("addon", "--install", base)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (base / "addons21" / "deckbuild_live").iterdir()) == sorted(names)
+
+
+def test_a_request_over_the_size_bound_is_refused_unread(live):
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)
+    try:
+        connection.putrequest("POST", "/")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(64 * 1024 * 1024))
+        connection.endheaders()
+        connection.send(b'{"action": "version"')  # the rest never comes: the add-on must not wait for it
+        response = connection.getresponse()
+        assert response.status == 413 and json.loads(response.read())["error"]
+    finally:
+        connection.close()
+    assert live.client().call("version") == 6  # still answering

@@ -6,7 +6,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,13 +64,18 @@ class LiveSession:
             self.call("endUndo", step=self.step)
             self.step = None
 
-    def read_notes(self, ids: Iterable[str]) -> dict[str, AnkiNote]:
+    def read_notes(self, ids: Iterable[str], *, since: Mapping[str, int] | None = None) -> dict[str, AnkiNote]:
+        """The notes of these items; with `since` (item id -> mod), a note not newer has no fields or tags (empty).
+
+        That is pull's cheap first answer: only the notes edited since the last build travel in full.
+        """
         by_guid = {guid_for(item_id): item_id for item_id in ids}
+        known = {guid_for(i): mod for i, mod in (since or {}).items()}
         found = {}
-        for guid, nid, mid, mod, fields, tags, decks in self.call("notesByGuid", guids=list(by_guid)):
+        for guid, nid, mid, mod, fields, tags, decks in self.call("notesByGuid", guids=list(by_guid), since=known):
             item_id = by_guid[guid]
-            found[item_id] = AnkiNote(id=item_id, nid=nid, kind=KINDS.get(mid), fields=tuple(fields),
-                                      tags=tuple(tags), mod=mod, decks=tuple(decks))
+            found[item_id] = AnkiNote(id=item_id, nid=nid, kind=KINDS.get(mid), fields=tuple(fields or ()),
+                                      tags=tuple(tags or ()), mod=mod, decks=tuple(decks))
         return found
 
     def notetype_mods(self) -> dict[str, int]:

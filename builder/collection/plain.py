@@ -11,7 +11,7 @@ import sqlite3
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +41,7 @@ class PlainSession(LiveSession):
     def end(self) -> None:
         pass
 
-    def read_notes(self, ids: Iterable[str]) -> dict[str, AnkiNote]:
+    def read_notes(self, ids: Iterable[str], *, since: Mapping[str, int] | None = None) -> dict[str, AnkiNote]:
         wanted = list(dict.fromkeys(ids))
         nids: list[int] = []
         for start in range(0, len(wanted), CHUNK):

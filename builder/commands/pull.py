@@ -83,7 +83,9 @@ def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_ru
     pairs = list(zip(compiled.tree.items, compiled.notes))
     gone = removed_items(state, (note.id for note in compiled.notes))
     with _reading(collection, command="pull", dry_run=dry_run, via=via) as col:
-        anki = col.read_notes([note.id for note in compiled.notes] + gone)
+        # Only notes newer than the last build can have been edited in Anki: the others' mods and decks suffice.
+        anki = col.read_notes([note.id for note in compiled.notes] + gone,
+                              since={key: entry.mod for key, entry in state.items.items()})
         route = col.describe()
     outcomes: list[Outcome] = []
     files: dict[str, _FileEdits] = {}
