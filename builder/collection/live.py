@@ -72,7 +72,8 @@ class LiveSession:
         by_guid = {guid_for(item_id): item_id for item_id in ids}
         known = {guid_for(i): mod for i, mod in (since or {}).items()}
         found = {}
-        for guid, nid, mid, mod, fields, tags, decks in self.call("notesByGuid", guids=list(by_guid), since=known):
+        for guid, nid, mid, mod, fields, tags, decks, _cards in self.call("notesByGuid", guids=list(by_guid),
+                                                                        since=known):
             item_id = by_guid[guid]
             found[item_id] = AnkiNote(id=item_id, nid=nid, kind=KINDS.get(mid), fields=tuple(fields or ()),
                                       tags=tuple(tags or ()), mod=mod, decks=tuple(decks))
