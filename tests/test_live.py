@@ -345,3 +345,15 @@ def test_a_request_over_the_size_bound_is_refused_unread(live):
     finally:
         connection.close()
     assert live.client().call("version") == 6  # still answering
+
+
+def test_a_second_push_with_nothing_changed_in_between_names_the_backup_that_holds_it(imported, live, deckbuild,
+                                                                                       tmp_path):
+    cards = imported()
+    first = deckbuild("push", cards, "--collection", live.collection, "-o", tmp_path / "a.apkg")
+    second = deckbuild("push", cards, "--collection", live.collection, "-o", tmp_path / "a.apkg")
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output  # Anki makes no new backup of an unchanged collection
+    assert "0 added, 0 updated, 2 unchanged" in second.stdout
+    assert Path(second.stdout.split("backup: ")[1].splitlines()[0]).is_file()

@@ -6,7 +6,6 @@ The first group answers AnkiConnect's documented actions (the subset deckbuild u
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -180,11 +179,11 @@ def createBackup(col, params: dict) -> str:  # noqa: N802
     made = sorted(set(folder.iterdir()) - before, key=lambda p: p.stat().st_mtime)
     if made:
         return str(made[-1])
-    # Anki made none (nothing changed since its last one within the second): the newest there is current
+    # Anki made none: nothing changed since its newest backup, which therefore holds the collection as it is
     existing = sorted(folder.glob("*.colpkg"), key=lambda p: p.stat().st_mtime)
-    if existing and time.time() - existing[-1].stat().st_mtime < 5:
+    if existing:
         return str(existing[-1])
-    raise ActionError("Anki made no backup")
+    raise ActionError("Anki made no backup; nothing was changed")
 
 
 def importPackageLog(col, params: dict) -> dict[str, list]:  # noqa: N802
