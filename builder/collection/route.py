@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -136,8 +135,6 @@ def copy_of(collection: Path, folder: Path, *, via: str | None = None) -> tuple[
         description = live.describe()
     else:
         description = f"via the collection file {collection} (read from a copy)"
-    copy = folder / "collection.anki2"
-    for suffix in ("", "-wal"):
-        if Path(f"{collection}{suffix}").is_file():
-            shutil.copyfile(f"{collection}{suffix}", f"{copy}{suffix}")
-    return copy, description
+    from ..commands.collection import copy_to
+
+    return copy_to(collection, folder), description
