@@ -15,7 +15,9 @@ command's exit. The file-route rows run the same push with Anki closed (the chan
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,21 +76,32 @@ def run(args: list[object], *, env: dict[str, str]) -> str:
     return out + err
 
 
+def answers(client, ids: list[str], *, plain: bool) -> list[str]:
+    """The Answer field of these items' notes in the running Anki: by GUID (the add-on), or by Id (AnkiConnect)."""
+    if not plain:
+        return [row[4][1] for row in client.call("notesByGuid", guids=[guid_for(i) for i in ids])]
+    nids = client.call("findNotes", query=" OR ".join(f'"Id:{i}"' for i in ids))
+    return [info["fields"]["Answer"]["value"] for info in client.call("notesInfo", notes=nids)]
+
+
 def timed_push(cards: Path, collection: Path, *, env: dict[str, str], app: Desktop | None,
-               ids: list[str], revision: int) -> tuple[float | None, float]:
+               ids: list[str], revision: int, plain: bool = False) -> tuple[float | None, float]:
     """Seconds from the push's start to every edited note changed in Anki (live only), and to its exit."""
     seen: list[float] = []
     start = time.perf_counter()
     process = deckbuild("push", cards, "--collection", collection, "-o", cards.parent / "out.apkg", env=env)
     if app is not None:
-        client = app.client()
-        guids = [guid_for(i) for i in ids]
+        client = app.client(key=None) if plain else app.client()
 
         def poll() -> None:
             deadline = time.monotonic() + 600
             while not seen and time.monotonic() < deadline:
-                rows = client.call("notesByGuid", guids=guids)
-                if rows and all(f", edit {revision}." in row[4][1] for row in rows):
+                try:
+                    found = answers(client, ids, plain=plain)
+                except Exception:  # noqa: BLE001 - Anki busy with the push for a moment: ask again
+                    time.sleep(0.01)
+                    continue
+                if len(found) == len(ids) and all(f", edit {revision}." in text for text in found):
                     seen.append(time.perf_counter() - start)
                     return
                 time.sleep(0.01)
@@ -101,6 +114,10 @@ def timed_push(cards: Path, collection: Path, *, env: dict[str, str], app: Deskt
         raise SystemExit(f"push failed ({process.returncode}):\n{out}{err}")
     if app is not None:
         watcher.join(30)
+        if not seen:
+            found = answers(app.client(key=None) if plain else app.client(), ids, plain=plain)
+            changed = sum(f", edit {revision}." in text for text in found)
+            print(f"not seen: {changed} of {len(ids)} changed ({len(found)} found)\n{out}{err}", file=sys.stderr)
     return (seen[0] if seen else None), done
 
 
@@ -109,6 +126,8 @@ def main() -> None:
     parser.add_argument("--notes", type=int, default=5000, help="notes in the pushed deck")
     parser.add_argument("--other", type=int, default=20000, help="other notes in the collection")
     parser.add_argument("--edits", default="1,200", help="edit counts to time")
+    parser.add_argument("--ankiconnect", type=Path, metavar="PLUGIN",
+                        help="also time the pushes through AnkiConnect (its plugin folder) instead of the add-on")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="deckbuild-live-bench-") as folder:
         work = Path(folder)
@@ -141,6 +160,20 @@ def main() -> None:
                 edit(cards, ids[:count], revision=revision)
                 _, done = timed_push(cards, app.collection, env=env, app=None, ids=ids[:count], revision=revision)
                 rows.append((f"file (Anki closed), {count} edited", None, done))
+            if options.ankiconnect:
+                shutil.move(base / "addons21" / "deckbuild_live", work / "deckbuild_live")
+                shutil.copytree(options.ankiconnect, base / "addons21" / "ankiconnect")
+                (base / "addons21" / "ankiconnect" / "meta.json").write_text(
+                    json.dumps({"config": {"webBindPort": app.port}}))
+                app.key_from_addon = False
+                app.start()
+                for count in map(int, options.edits.split(",")):
+                    revision += 1
+                    time.sleep(1.1)
+                    edit(cards, ids[:count], revision=revision)
+                    changed, done = timed_push(cards, app.collection, env=env, app=app, ids=ids[:count],
+                                               revision=revision, plain=True)
+                    rows.append((f"live (AnkiConnect), {count} edited", changed, done))
         finally:
             app.stop()
     print(f"`deckbuild push`, a {options.notes:,}-note deck, {options.other:,} other notes in the collection\n")
