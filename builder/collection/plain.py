@@ -2,7 +2,8 @@
 
 AnkiConnect's notesInfo has no GUID: notes are found by their Id field (deckbuild's item id) and confirmed by it.
 It can't switch a note between Q/A and cloze keeping its reviews, report note type mods, undo as one step, or say
-which collection is open.
+which collection is open. A card's deck is its current deck (AnkiConnect's getDecks), not the home deck of a card
+in a filtered deck.
 """
 
 from __future__ import annotations
@@ -50,23 +51,24 @@ class PlainSession(LiveSession):
         if not nids:
             return {}
         infos = [info for info in self.call("notesInfo", notes=sorted(set(nids))) if info]
-        cards = [card for card in self.call("cardsInfo", cards=[c for info in infos for c in info["cards"]]) if card]
-        by_note: dict[int, list[dict]] = {}
-        for card in cards:
-            by_note.setdefault(card["note"], []).append(card)
+        deck_of = self._decks([c for info in infos for c in info["cards"]])
         found, wanted_set, now = {}, set(wanted), int(time.time())
         for info in infos:
             fields = [v["value"] for _, v in sorted(info["fields"].items(), key=lambda kv: kv[1]["order"])]
             item_id = info["fields"].get("Id", {}).get("value")
             if item_id not in wanted_set:  # found by a wildcard, or not deckbuild's note: not this item
                 continue
-            its_cards = sorted(by_note.get(info["noteId"], []), key=lambda c: c["ord"])
             # Older AnkiConnect releases give no note mod: taken as now, so pull judges by content alone.
             mod = info.get("mod") or now
             found[item_id] = AnkiNote(id=item_id, nid=info["noteId"], kind=KIND_BY_NAME.get(info["modelName"]),
                                       fields=tuple(fields), tags=tuple(info["tags"]), mod=mod,
-                                      decks=tuple(dict.fromkeys(c["deckName"] for c in its_cards)))
+                                      decks=tuple(dict.fromkeys(deck_of[c] for c in info["cards"] if c in deck_of)))
         return found
+
+    def _decks(self, cards: list[int]) -> dict[int, str]:
+        """Each card's deck, through getDecks (cardsInfo renders every card: far too slow for thousands)."""
+        return {card: deck for deck, ids in (self.call("getDecks", cards=cards) if cards else {}).items()
+                for card in ids}
 
     def notetype_mods(self) -> dict[str, int]:
         return {}  # AnkiConnect doesn't tell
@@ -75,8 +77,7 @@ class PlainSession(LiveSession):
         """An exportPackage, with scheduling, of each top-level deck holding deckbuild's notes, beside the collection."""
         nids = self.call("findNotes", query=" OR ".join(f'"note:{n.name}"' for n in NOTETYPES.values()))
         cards = [c for info in self.call("notesInfo", notes=nids) if info for c in info["cards"]] if nids else []
-        decks = {card["deckName"].split("::")[0] for card in self.call("cardsInfo", cards=cards) if card} if cards \
-            else set()
+        decks = {deck.split("::")[0] for deck in self._decks(cards).values()}
         folder = self.path.parent / "backups"
         folder.mkdir(exist_ok=True)
         stamp = time.strftime("%Y-%m-%d-%H.%M.%S")
@@ -122,7 +123,7 @@ class PlainSession(LiveSession):
 
     def move_cards(self, *, nid: int, from_deck: str, to_deck: str) -> None:
         [info] = self.call("notesInfo", notes=[nid])
-        cards = [c["cardId"] for c in self.call("cardsInfo", cards=info["cards"]) if c and c["deckName"] == from_deck]
+        cards = [card for card, deck in self._decks(info["cards"]).items() if deck == from_deck]
         if cards:
             self.call("changeDeck", cards=cards, deck=to_deck)
 
