@@ -76,28 +76,33 @@ def run(args: list[object], *, env: dict[str, str]) -> str:
     return out + err
 
 
-def answers(client, ids: list[str], *, plain: bool) -> list[str]:
-    """The Answer field of these items' notes in the running Anki: by GUID (the add-on), or by Id (AnkiConnect)."""
+def answers(client, ids: list[str], *, plain: bool, nids: list[int] | None = None) -> list[str]:
+    """The Answer field of these items' notes in the running Anki: by GUID (the add-on), or by note id (AnkiConnect)."""
     if not plain:
         return [row[4][1] for row in client.call("notesByGuid", guids=[guid_for(i) for i in ids])]
-    nids = client.call("findNotes", query=" OR ".join(f'"Id:{i}"' for i in ids))
-    return [info["fields"]["Answer"]["value"] for info in client.call("notesInfo", notes=nids)]
+    return [info["fields"]["Answer"]["value"] for info in client.call("notesInfo", notes=nids) if info]
 
 
 def timed_push(cards: Path, collection: Path, *, env: dict[str, str], app: Desktop | None,
                ids: list[str], revision: int, plain: bool = False) -> tuple[float | None, float]:
     """Seconds from the push's start to every edited note changed in Anki (live only), and to its exit."""
     seen: list[float] = []
+    nids = None
+    if app is not None:
+        client = app.client(key=None) if plain else app.client()
+        if plain:  # AnkiConnect's notes of these items, found before the clock starts
+            wanted = set(ids)
+            nids = [info["noteId"] for info in client.call("notesInfo", notes=client.call(
+                "findNotes", query="deck:Bench::Deck")) if info and info["fields"]["Id"]["value"] in wanted]
     start = time.perf_counter()
     process = deckbuild("push", cards, "--collection", collection, "-o", cards.parent / "out.apkg", env=env)
     if app is not None:
-        client = app.client(key=None) if plain else app.client()
 
         def poll() -> None:
             deadline = time.monotonic() + 600
             while not seen and time.monotonic() < deadline:
                 try:
-                    found = answers(client, ids, plain=plain)
+                    found = answers(client, ids, plain=plain, nids=nids)
                 except Exception:  # noqa: BLE001 - Anki busy with the push for a moment: ask again
                     time.sleep(0.01)
                     continue
@@ -115,7 +120,7 @@ def timed_push(cards: Path, collection: Path, *, env: dict[str, str], app: Deskt
     if app is not None:
         watcher.join(30)
         if not seen:
-            found = answers(app.client(key=None) if plain else app.client(), ids, plain=plain)
+            found = answers(app.client(key=None) if plain else app.client(), ids, plain=plain, nids=nids)
             changed = sum(f", edit {revision}." in text for text in found)
             print(f"not seen: {changed} of {len(ids)} changed ({len(found)} found)\n{out}{err}", file=sys.stderr)
     return (seen[0] if seen else None), done
