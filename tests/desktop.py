@@ -49,8 +49,10 @@ def free_port() -> int:
 def seed(base: Path, *, addons: dict[str, Path] | None = None) -> None:
     """A base folder Anki starts in without a first-run dialog, with deckbuild's add-on, or these instead."""
     base.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-c", SEED, str(base), PROFILE], check=True, timeout=120,
-                   env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True)
+    own = base.parent / f"{base.name}-xdg"
+    subprocess.run([sys.executable, "-c", SEED, str(base), PROFILE], check=True, timeout=120, capture_output=True,
+                   env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CACHE_HOME": str(own / "cache"),
+                        "XDG_CONFIG_HOME": str(own / "config")})
     if not addons:
         install(base=base)
     for name, folder in (addons or {}).items():
@@ -86,7 +88,9 @@ class Desktop:
         return Client(port=self.port, key=addon_key(self.base) if key == "" else key, timeout=120)
 
     def start(self) -> None:
-        env = {**os.environ, **self.env(), "QT_QPA_PLATFORM": "offscreen",
+        own = self.base.parent / f"{self.base.name}-xdg"  # Anki's caches (Qt, Mesa, dconf): never the user's
+        env = {**os.environ, **self.env(), "XDG_CACHE_HOME": str(own / "cache"), "XDG_CONFIG_HOME": str(own / "config"),
+               "QT_QPA_PLATFORM": "offscreen",
                "QTWEBENGINE_CHROMIUM_FLAGS": "--no-sandbox", "ANKI_SINGLE_INSTANCE_KEY": uuid.uuid4().hex,
                "ANKI_NOHIGHDPI": "1"}
         with self.log.open("ab") as log:
