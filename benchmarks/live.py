@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,15 +53,16 @@ def write_tree(root: Path, *, deck: str, items: int, prefix: str) -> list[str]:
 
 
 def edit(root: Path, ids: list[str], *, revision: int) -> None:
-    """Rewrite the answers of these items."""
+    """Rewrite the answers of these items (whatever an earlier revision made of them)."""
     wanted = {int(i.rsplit("-", 1)[1]) for i in ids}
+
+    def answer(found: re.Match) -> str:
+        number = int(found.group(1))
+        return f"    answer: It is answer {number}, edit {revision}.\n" if number in wanted else found.group(0)
+
     for path in sorted(root.glob("deck-*.yaml")):
         text = path.read_text(encoding="utf-8")
-        for i in wanted:
-            text = text.replace(f"    answer: It is answer {i}.\n", f"    answer: It is answer {i}, edit {revision}.\n")
-            text = text.replace(f"    answer: It is answer {i}, edit {revision - 1}.\n",
-                                f"    answer: It is answer {i}, edit {revision}.\n")
-        path.write_text(text, encoding="utf-8")
+        path.write_text(re.sub(r"    answer: It is answer (\d+)(?:, edit \d+)?\.\n", answer, text), encoding="utf-8")
 
 
 def deckbuild(*args: object, env: dict[str, str]) -> subprocess.Popen:

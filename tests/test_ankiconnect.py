@@ -99,3 +99,18 @@ def test_diff_through_ankiconnect_prints_the_file_routes_lines(imported, ankicon
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["would add 0, update 1, leave 1 unchanged, 0 conflicting, 0 removed",
                                           "update: glia-means-glue"]
+
+
+def test_an_edit_made_in_anki_survives_a_push_of_the_unchanged_yaml_through_ankiconnect(imported, ankiconnect,
+                                                                                         deckbuild, tmp_path):
+    cards = imported()
+    client = ankiconnect.client(key=None)
+    nid = note_id(ankiconnect, "microglia-first-line")
+    client.call("updateNoteFields", note={"id": nid, "fields": {"Answer": "Edited in Anki."}})
+
+    result = deckbuild("push", cards, "--collection", ankiconnect.collection, "-o", tmp_path / "p.apkg",
+                       "--via", "anki")
+
+    assert result.exit_code == 0, result.output
+    [info] = client.call("notesInfo", notes=[nid])
+    assert info["fields"]["Answer"]["value"] == "Edited in Anki."

@@ -13,7 +13,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..commands.collection import AnkiNote
@@ -31,6 +31,7 @@ class PlainSession(LiveSession):
 
     route: str = "ankiconnect"
     can_convert: bool = False
+    nids: dict[str, int] = field(default_factory=dict)  # item id -> note id, as the state file records them
 
     def describe(self) -> str:
         return (f"via Anki (AnkiConnect on 127.0.0.1:{self.client.port}; it can't say which collection Anki has "
@@ -48,10 +49,15 @@ class PlainSession(LiveSession):
             return {}
         # deckbuild's notes by their note types (an indexed search), each confirmed by its Id field below: a
         # search on the Id field itself reads every note's fields once per id (minutes for thousands).
-        few = len(wanted) <= CHUNK  # a few ids: their own search is cheaper than reading every note of deckbuild's
-        query = " OR ".join(f'"Id:{_quoted(i)}"' for i in wanted) if few else \
-            " OR ".join(f'"note:{n.name}"' for n in NOTETYPES.values())
-        nids = self.call("findNotes", query=query)
+        # Each item through the note id the state file records (confirmed below by the note's Id field); the
+        # others by a search: their Id field when few (a field search reads every note once per id), else all of
+        # deckbuild's notes by note type (an indexed search).
+        nids = [self.nids[i] for i in wanted if i in self.nids]
+        unknown = [i for i in wanted if i not in self.nids]
+        if unknown:
+            query = " OR ".join(f'"Id:{_quoted(i)}"' for i in unknown) if len(unknown) <= CHUNK else \
+                " OR ".join(f'"note:{n.name}"' for n in NOTETYPES.values())
+            nids += self.call("findNotes", query=query)
         if not nids:
             return {}
         infos = [info for info in self.call("notesInfo", notes=sorted(set(nids))) if info]
@@ -95,7 +101,8 @@ class PlainSession(LiveSession):
 
     def import_package(self, apkg: Path) -> dict[str, list[str]]:
         """importPackage (AnkiConnect answers only true), and the outcome per note read before and after."""
-        kinds = package_kinds(apkg)
+        kinds, nids = package_notes(apkg)
+        self.nids.update(nids)  # a package's notes keep their note ids in the collection
         before = self.read_notes(kinds)
         # A note whose kind switched would make AnkiConnect's import fail as a whole: it is left out, untouched.
         switched = {i for i, kind in kinds.items() if i in before and before[i].kind not in (None, kind)}
@@ -113,7 +120,7 @@ class PlainSession(LiveSession):
                 log["new"].append(item_id)
             elif new.kind != kind:
                 log["conflicting"].append(item_id)
-            elif (old.fields, old.tags, old.mod) != (new.fields, new.tags, new.mod):
+            elif (old.fields, old.tags) != (new.fields, new.tags):  # (older AnkiConnect gives no mod to compare)
                 log["updated"].append(item_id)
             else:
                 log["duplicate"].append(item_id)
@@ -140,16 +147,17 @@ def _quoted(item_id: str) -> str:
     return item_id.replace("\\", "\\\\").replace('"', '\\"').replace("*", "\\*").replace("_", "\\_")
 
 
-def package_kinds(apkg: Path) -> dict[str, str]:
-    """Each note of a deckbuild package: its item id (the last field) and kind, in the package's order."""
+def package_notes(apkg: Path) -> tuple[dict[str, str], dict[str, int]]:
+    """Each note of a deckbuild package by item id (its last field): its kind, and its note id."""
     with tempfile.TemporaryDirectory(prefix=".deckbuild-tmp-read-") as work:
         db = Path(work) / "collection.anki2"
         with zipfile.ZipFile(apkg) as package:
             db.write_bytes(package.read("collection.anki2"))
         con = sqlite3.connect(db)
         try:
-            rows = con.execute("select mid, flds from notes order by id").fetchall()
+            rows = con.execute("select id, mid, flds from notes order by id").fetchall()
         finally:
             con.close()
     kinds = {notetype.id: kind for kind, notetype in NOTETYPES.items()}
-    return {flds.split("\x1f")[-1]: kinds.get(mid, "") for mid, flds in rows}
+    return ({flds.split("\x1f")[-1]: kinds.get(mid, "") for _, mid, flds in rows},
+            {flds.split("\x1f")[-1]: nid for nid, _, flds in rows})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -30,7 +30,7 @@ def same_file(a: Path | str, b: Path | str) -> bool:
         return Path(a).resolve() == Path(b).resolve()
 
 
-def connect(collection: Path, *, fallback: str = "") -> LiveSession:
+def connect(collection: Path, *, fallback: str = "", nids: Mapping[str, int] | None = None) -> LiveSession:
     """The running Anki, checked to have `collection` open; exit 3 with a one-line reason otherwise."""
     live = client()
     try:
@@ -43,7 +43,7 @@ def connect(collection: Path, *, fallback: str = "") -> LiveSession:
             from .plain import PlainSession
 
             return PlainSession(client=Client(port=live.port, key=os.environ.get("DECKBUILD_ANKI_KEY") or None),
-                                path=collection)
+                                path=collection, nids=dict(nids or {}))
         raise EnvironmentFault(f"Anki on 127.0.0.1:{live.port} refused: {err}; nothing was changed") from None
     opened = str(answer.get("collection", ""))
     if not same_file(opened, collection):
@@ -93,11 +93,12 @@ def _answers_for(collection: Path) -> bool:
 
 
 @contextmanager
-def session(collection: Path, *, command: str, via: str | None = None,
-            undo: str | None = None) -> Iterator[FileSession | LiveSession]:
+def session(collection: Path, *, command: str, via: str | None = None, undo: str | None = None,
+            nids: Mapping[str, int] | None = None) -> Iterator[FileSession | LiveSession]:
     """The collection for one command: the file if it opens (or --via file), else the running Anki (--via anki).
 
-    `undo` names the one step a live change becomes on Anki's Edit → Undo.
+    `undo` names the one step a live change becomes on Anki's Edit → Undo; `nids` (item id -> note id, from the
+    state file) is how plain AnkiConnect, whose notes carry no GUID, finds them.
     """
     from ..commands.collection import opened
 
@@ -118,7 +119,8 @@ def session(collection: Path, *, command: str, via: str | None = None,
             else:
                 yield FileSession(col=col, path=collection)
                 return
-    live = connect(collection, fallback=f"collection '{collection}' is open in Anki and " if via is None else "")
+    live = connect(collection, fallback=f"collection '{collection}' is open in Anki and " if via is None else "",
+                   nids=nids)
     if undo is not None:
         live.begin(undo)
     yield live

@@ -82,7 +82,8 @@ def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_ru
     compiled, state = compile_clean(cards_dir)
     pairs = list(zip(compiled.tree.items, compiled.notes))
     gone = removed_items(state, (note.id for note in compiled.notes))
-    with _reading(collection, command="pull", dry_run=dry_run, via=via) as col:
+    with _reading(collection, command="pull", dry_run=dry_run, via=via,
+                  nids={key: entry.nid for key, entry in state.items.items()}) as col:
         # Only notes newer than the last build can have been edited in Anki: the others' mods and decks suffice.
         anki = col.read_notes([note.id for note in compiled.notes] + gone,
                               since={key: entry.mod for key, entry in state.items.items()})
@@ -191,10 +192,11 @@ def restore_state(*, cards_dir: Path, collection: Path, dry_run: bool = False, v
 
 
 @contextmanager
-def _reading(collection: Path, *, command: str, dry_run: bool, via: str | None) -> Iterator:
+def _reading(collection: Path, *, command: str, dry_run: bool, via: str | None,
+             nids: dict[str, int] | None = None) -> Iterator:
     """The collection to read: the file or the running Anki, or for a dry run on the file a copy nothing touches."""
     if not dry_run or not collection.is_file() or via == "anki":
-        with session(collection, command=command, via=via) as col:
+        with session(collection, command=command, via=via, nids=nids) as col:
             yield col
         return
     with tempfile.TemporaryDirectory(prefix="deckbuild-pull-") as work:

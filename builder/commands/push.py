@@ -74,7 +74,8 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
     tree_ids = [note.id for note in compiled.notes]
     gone = removed_items(state, tree_ids)
     # The file, or the running Anki (one step on its Edit → Undo); exit 3 before anything is written if neither.
-    with session(collection, command="push", via=via, undo="deckbuild push") as col:
+    with session(collection, command="push", via=via, undo="deckbuild push",
+                 nids={key: entry.nid for key, entry in state.items.items()}) as col:
         saved = col.backup()
         summary = build(cards_dir=cards_dir, output=output, force=force)
         log = col.import_package(summary.output)
