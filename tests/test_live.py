@@ -358,3 +358,15 @@ def test_a_second_push_with_nothing_changed_in_between_names_the_backup_that_hol
     assert second.exit_code == 0, second.output  # Anki makes no new backup of an unchanged collection
     assert "0 added, 0 updated, 2 unchanged" in second.stdout
     assert Path(second.stdout.split("backup: ")[1].splitlines()[0]).is_file()
+
+
+def test_via_file_while_anki_runs_is_refused_even_after_anki_dropped_its_lock(imported, live, deckbuild):
+    cards = imported()
+    live.client().call("createBackup")  # Anki no longer locks the file; deckbuild must not write it under Anki
+    before = file_hashes(cards)
+
+    result = deckbuild("pull", cards, "--collection", live.collection, "--via", "file")
+
+    assert result.exit_code == 3, result.output
+    assert "open in Anki" in result.stderr and "nothing was changed" in result.stderr
+    assert file_hashes(cards) == before
