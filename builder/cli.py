@@ -37,12 +37,20 @@ def _cache(cache_dir: Path | None, no_cache: bool) -> Cache:
 
 
 EXIT_CODES = """\b
-Exit codes: 0 success; 1 problems in the cards (or warnings under
-check --strict, coverage under coverage --min); 2 usage errors (a wrong option or path, an output
-deckbuild won't overwrite); 3 the machine stopped the work (a
-permission, a full or read-only disk, a name too long, Anki running);
-4 a bug in deckbuild (please report it; --debug or DECKBUILD_DEBUG=1
-shows the traceback); 130 interrupted (Ctrl-C), nothing half-written."""
+Exit codes:
+  0    success
+  1    problems in the cards (or warnings under check --strict,
+       coverage under coverage --min)
+  2    usage errors (a wrong option or path, an output deckbuild
+       won't overwrite)
+  3    the machine stopped the work (a permission, a full or
+       read-only disk, a name too long, Anki running, another
+       deckbuild using the same cards or collection)
+  4    a bug in deckbuild (please report it; --debug or
+       DECKBUILD_DEBUG=1 shows the traceback)
+  5    pull: conflicts left unsettled (--prefer settles them)
+  130  interrupted (Ctrl-C), nothing half-written"""
+CONFLICTS = 5  # pull's exit code when items were edited on both sides and --prefer didn't settle them
 REPORT = "This is a bug in deckbuild; please report it with the command you ran"
 INTERRUPTED = 130
 
@@ -168,8 +176,8 @@ def summary_lines(summary: Summary) -> list[str]:
         lines.append(f"moved: {item_id} from {old} to {new}. Re-import never moves cards: "
                      f"in Anki, Browse, search \"Id:{item_id}\", then Cards → Change Deck to {new}.")
     for item_id, old, new in summary.rekinded:
-        lines.append(f"changed kind: {item_id} from {old} to {new}. Anki will skip it as conflicting: "
-                     f"in Anki, Browse, search \"Id:{item_id}\", delete it, then re-import.")
+        lines.append(f"changed kind: {item_id} from {old} to {new}. A re-import skips it as conflicting: "
+                     "`deckbuild push --collection PATH` converts the note and keeps its reviews.")
     return lines
 
 
@@ -189,7 +197,9 @@ def cli() -> None:
 def build(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Compile CARDS_DIR (default: cards) into one .apkg for Anki.
 
-    Example: deckbuild build cards -o dist/biology.apkg
+    \b
+    Example:
+      deckbuild build cards -o dist/biology.apkg
     """
     from .pipeline.build import build as build_deck
 
@@ -214,7 +224,9 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
     Warnings print as `path:line: warning [rule] message`; an item's
     `allow: [rule]` silences a rule for it.
 
-    Example: deckbuild check cards --strict
+    \b
+    Example:
+      deckbuild check cards --strict
     """
     from .commands.lint import check as check_deck
 
@@ -226,7 +238,12 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
     for warning in compiled.problems:
         click.echo(str(warning), err=True)
     count = sum(problem.severity == "warning" for problem in compiled.problems)  # notes never fail
-    click.echo(f"{len(compiled.notes)} notes checked, {count} warning{'s' * (count != 1)}.")
+    missing = sum(problem.severity == "note" and problem.message.startswith("text file ")
+                  and " is not found; " in problem.message for problem in compiled.problems)
+    tail = (f" {missing} source text{'s' * (missing != 1)} not found, so quotes citing "
+            f"{'them' if missing != 1 else 'it'} were not verified: each is the article at its source's "
+            "`url` in sources.yaml, saved as plain text at its `text:` path." if missing else "")
+    click.echo(f"{len(compiled.notes)} notes checked, {count} warning{'s' * (count != 1)}.{tail}")
     if strict and count:
         raise SystemExit(1)
 
@@ -239,7 +256,9 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
 def preview(cards_dir: Path, output: Path, force: bool) -> None:
     """Write one self-contained HTML page showing every card's front and back.
 
-    Example: deckbuild preview cards -o preview.html
+    \b
+    Example:
+      deckbuild preview cards -o preview.html
     """
     from .commands.preview import write_preview
 
@@ -259,7 +278,9 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None, force: bool) 
 
     Prints each text's share, then `text-path:line: uncovered: "…"` for every sentence no card quotes.
 
-    Example: deckbuild coverage cards -o coverage.html --min 80
+    \b
+    Example:
+      deckbuild coverage cards -o coverage.html --min 80
     """
     from .commands.coverage import percent, report_lines, write_coverage
 
@@ -271,7 +292,12 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None, force: bool) 
     click.echo(f"{measured.covered} of {measured.total} sentences quoted "
                f"({percent(measured.covered, measured.total)}) in {len(measured.articles)} "
                f"text{'s' * (len(measured.articles) != 1)} → {output}")
-    if minimum is not None and (measured.covered * 100 < minimum * measured.total or not measured.total):
+    if minimum is not None and not measured.total:
+        why = (f"no source text could be read ({len(measured.unread)} not found or unusable, above)"
+               if measured.unread else "no source has a `text:` with sentences to measure")
+        click.echo(f"coverage --min {minimum:g}: nothing measured: {why}", err=True)
+        raise SystemExit(1)
+    if minimum is not None and measured.covered * 100 < minimum * measured.total:
         click.echo(f"coverage is under --min {minimum:g}%", err=True)
         raise SystemExit(1)
 
@@ -285,7 +311,9 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None, force: bool) 
 def watch(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Rebuild CARDS_DIR on every save; a save with errors keeps the last good .apkg.
 
-    Example: deckbuild watch cards -o dist/biology.apkg
+    \b
+    Example:
+      deckbuild watch cards -o dist/biology.apkg
     """
     from .commands.watch import watch as watch_tree
 
@@ -314,7 +342,9 @@ def ids(cards_dir: Path) -> None:
 
     Only the new `id:` lines are inserted; everything else stays byte-identical.
 
-    Example: deckbuild ids cards
+    \b
+    Example:
+      deckbuild ids cards
     """
     from .commands.ids import assign_ids
 
@@ -341,7 +371,9 @@ def diff(cards_dir: Path, collection: Path, via: str | None) -> None:
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
 
-    Example: deckbuild diff cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
+    \b
+    Example:
+      deckbuild diff cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
     _predict(cards_dir, collection, via)
 
@@ -365,9 +397,13 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
          via: str | None) -> None:
     """Bring edits made in Anki back into the YAML, changing only the edited values.
 
-    Needs the optional `anki` package: from a clone, pip install '.[anki]'.
+    Needs the optional `anki` package and markdownify: from a clone,
+    pip install '.[anki]' (installs both). Exits 5 when items edited on
+    both sides are left unsettled (--prefer anki or --prefer yaml settles them).
 
-    Example: deckbuild pull cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
+    \b
+    Example:
+      deckbuild pull cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
     from .commands.pull import pull as pull_edits, restore_state as restore
 
@@ -380,6 +416,8 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
         click.echo(str(outcome))
     if not restore_state:
         click.echo(report.summary())
+        if report.count("conflict"):
+            raise SystemExit(CONFLICTS)
 
 
 @cli.command(epilog=EXIT_CODES)
@@ -387,33 +425,37 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
 @COLLECTION
 @APKG
 @FORCE
-@click.option("--yes", is_flag=True, help="Delete the notes of removed items without asking.")
+@click.option("--yes", is_flag=True,
+              help="Delete the notes of removed items, and remove cards the build no longer makes, without asking.")
 @click.option("--dry-run", is_flag=True, help="Predict what the push would do, on a copy; write nothing (= diff).")
 @VIA
+@cache_options
 @DEBUG
 def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, yes: bool, dry_run: bool,
-         via: str | None) -> None:
-    """Build, back up the collection, and apply the build to it: import, delete, move, convert.
+         via: str | None, cache_dir: Path | None, no_cache: bool) -> None:
+    """Build, back up the collection, and apply the build to it: import, convert, remove, move, delete.
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
 
-    Example: deckbuild push cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
+    \b
+    Example:
+      deckbuild push cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
     if dry_run:
         _predict(cards_dir, collection, via)
         return
     from .commands.push import push as push_build
 
-    def confirm(ids) -> bool:
-        """List the notes to delete and ask, but only a person at a terminal."""
+    def confirm(lines) -> bool:
+        """List the notes and cards to remove (with their reviews) and ask, but only a person at a terminal."""
         if not sys.stdin.isatty():
             return False
-        for item_id in ids:
-            click.echo(f"to delete: {item_id}")
-        return click.confirm(f"Delete {len(ids)} note{'s' * (len(ids) != 1)} from the collection?", default=False)
+        for line in lines:
+            click.echo(f"to remove: {line}")
+        return click.confirm("Remove these from the collection?", default=False)
 
     report = push_build(cards_dir=cards_dir, collection=collection, output=output, force=force, yes=yes,
-                        confirm=confirm, via=via)
+                        confirm=confirm, cache=_cache(cache_dir, no_cache), via=via)
     click.echo(report.route, err=True)
     click.echo(summary_lines(report.summary)[0])  # the build's line; push itself does what the others ask for
     for line in report.lines():
@@ -444,7 +486,9 @@ def addon(output: Path, base: Path | None, force: bool) -> None:
     Install the file with Anki's Tools → Add-ons → Install from file, then restart Anki. It listens on
     127.0.0.1:8765 (or DECKBUILD_ANKI_PORT) and makes its key on first start.
 
-    Example: deckbuild addon -o deckbuild.ankiaddon
+    \b
+    Example:
+      deckbuild addon -o deckbuild.ankiaddon
     """
     from .commands.addon import install, write_ankiaddon
 

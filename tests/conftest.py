@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -43,6 +45,25 @@ cards:
     cloze: "The word 'glia' literally means {{c1::glue}}."
     source: dellwo-2022
 """
+
+
+# No test may touch the user's cache. From here on, before any fixture runs, every process of the
+# session caches under a session folder instead of $XDG_CACHE_HOME or ~/.cache; each test then gets
+# its own (private_cache). Anything that lands in the session folder ran outside a test's own cache
+# (a module-scoped fixture, say) and would have written into the user's cache: the test fails.
+SESSION_CACHE = Path(tempfile.mkdtemp(prefix="deckbuild-test-cache-"))
+os.environ["XDG_CACHE_HOME"] = str(SESSION_CACHE)
+atexit.register(shutil.rmtree, SESSION_CACHE, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def user_cache_untouched():
+    """Fail a test during which something cached outside a test's own cache folder."""
+    yield
+    strays = sorted(str(p.relative_to(SESSION_CACHE)) for p in SESSION_CACHE.rglob("*") if p.is_file())
+    for entry in SESSION_CACHE.iterdir():  # so that the next test is judged on its own
+        shutil.rmtree(entry, ignore_errors=True)
+    assert not strays, f"cached outside the test's own cache (the user's cache, without this guard): {strays[:3]}"
 
 
 @pytest.fixture(autouse=True)

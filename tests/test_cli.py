@@ -29,10 +29,26 @@ def test_help_imports_neither_genanki_nor_sqlite_nor_the_renderer(args):
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help_with_an_example(deckbuild, command):
-    result = deckbuild(command, "--help")
+def test_every_command_has_help_with_an_example_that_never_wraps(command):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, [command, "--help"], terminal_width=40)
     assert result.exit_code == 0
-    assert f"Example: deckbuild {command} " in result.output
+    lines = result.output.splitlines()
+    example = lines[lines.index("  Example:") + 1].strip()
+    assert example.startswith(f"deckbuild {command} ")
+    if command in ("diff", "pull", "push"):  # a path with a space, on one line however narrow the terminal
+        assert example.endswith("--collection ~/.local/share/Anki2/User\\ 1/collection.anki2")
+
+
+def test_the_exit_code_footer_keeps_its_lines_however_wide_the_terminal():
+    from click.testing import CliRunner
+
+    wide, narrow = (CliRunner().invoke(cli, ["build", "--help"], terminal_width=w).output for w in (200, 50))
+    footer = wide.split("Exit codes:", 1)[1]
+    assert footer == narrow.split("Exit codes:", 1)[1]
+    assert [line.split()[0] for line in footer.splitlines() if line[:6].strip().isdigit()] == [
+        "0", "1", "2", "3", "4", "5", "130"]
 
 
 def test_usage_errors_exit_2(deckbuild, tmp_path):

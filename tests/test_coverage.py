@@ -103,7 +103,9 @@ def test_a_missing_text_is_a_note_and_min_fails_with_nothing_measured(write_tree
     assert result.exit_code == 0, result.output
     assert f"{tree}/sources.yaml:1: note: text file '{tree}/art.txt' of source 'art' is not found; " \
         "its coverage was not measured" in result.output
-    assert deckbuild("coverage", tree, "-o", tmp_path / "c.html", "--min", "1").exit_code == 1
+    failed = deckbuild("coverage", tree, "-o", tmp_path / "c.html", "--min", "1")
+    assert failed.exit_code == 1
+    assert "nothing measured: no source text could be read" in failed.output and "is under" not in failed.output
 
 
 def test_an_unsafe_text_is_skipped_with_a_warning(write_tree, deckbuild, tmp_path):

@@ -94,7 +94,8 @@ def test_a_changed_kind_is_predicted_as_a_conflict_with_what_to_do(imported, dec
     assert lines[0] == "would add 0, update 0, leave 2 unchanged, 1 conflicting, 0 removed"
     assert lines[1].startswith("conflict: microglia-first-line (it is a 'deckbuild Q/A' note in Anki, "
                                "a 'deckbuild Cloze' note in the YAML")
-    assert 'search "Id:microglia-first-line", delete it, then re-import' in lines[1]
+    assert lines[1].endswith("push converts it, keeping its reviews)")
+    assert "delete" not in lines[1]  # that would lose its reviews
 
 
 def test_changes_still_in_the_write_ahead_log_are_seen(write_tree, deckbuild, anki, tmp_path):

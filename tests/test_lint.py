@@ -117,6 +117,9 @@ def test_a_missing_text_file_is_one_note_and_strict_still_passes(write_tree, dec
         "its quotes were not verified" in result.output
     assert result.output.count("nowhere.txt") == 1 and "warning [" not in result.output
     assert result.exit_code == 0, result.output
+    summary = result.output.splitlines()[-1]  # says what the text is and where it comes from
+    assert summary.startswith("2 notes checked, 0 warnings. 1 source text not found")
+    assert "`url` in sources.yaml" in summary and "`text:` path" in summary
 
 
 def test_check_writes_nothing(write_tree, deckbuild, tmp_path):

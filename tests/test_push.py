@@ -63,7 +63,7 @@ def test_without_yes_and_no_terminal_removed_notes_are_listed_and_kept(imported,
     result = push(deckbuild, imported, anki, tmp_path)
 
     assert result.exit_code == 0, result.output
-    assert "not deleted: third-item (its item is gone from the tree; push --yes deletes it)" in result.output
+    assert "not deleted: third-item (0 reviews; its item is gone from the tree; push --yes deletes it)" in result.output
     assert "third-item" in anki.notes()
 
 
@@ -131,7 +131,7 @@ def test_push_dry_run_is_diff_and_reports_removed_notes(imported, deckbuild, ank
     assert dry.output == diff.output
     assert dry.stdout.splitlines() == [
         "would add 0, update 0, leave 2 unchanged, 0 conflicting, 1 removed",
-        "removed: third-item (its item is gone from the tree; push --yes deletes the note)",
+        "removed: third-item (0 reviews; its item is gone from the tree; push --yes deletes the note)",
     ]
     assert file_hashes(imported) == before and file_hashes(anki.path.parent) == collection
 
@@ -149,7 +149,7 @@ def test_without_yes_push_asks_with_the_list_and_deletes_only_on_yes(imported, a
                         confirm=lambda ids: asked.append(list(ids)) or answer)
 
     anki.reopen()
-    assert asked == [["third-item"]]
+    assert asked == [["note third-item (0 reviews)"]]
     assert ("third-item" in anki.notes()) is not answer
     assert report.deleted == (("third-item",) if answer else ())
 
@@ -170,7 +170,7 @@ def test_on_a_terminal_push_lists_the_notes_and_asks_before_deleting(imported, a
     os.close(main), os.close(terminal)
 
     assert run.returncode == 0, output
-    assert "to delete: third-item" in output and "Delete 1 note from the collection?" in output
+    assert "to remove: note third-item (0 reviews)" in output and "Remove these from the collection?" in output
     assert "deleted: third-item" in output
     anki.reopen()
     assert "third-item" not in anki.notes()
@@ -201,3 +201,94 @@ def test_a_removed_item_stays_a_tombstone_until_a_push_deletes_its_note(imported
     assert "deleted: third-item" in deleted.output
     assert "third-item" not in anki.notes()
     assert "third-item" not in (imported / "deckbuild-state.json").read_text()  # pruned
+
+
+def test_a_renamed_deck_built_before_the_push_is_still_moved(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree()
+    push(deckbuild, cards, anki, tmp_path)
+    deck = cards / "deck.yaml"
+    deck.write_text(deck.read_text().replace("deck: Test::Basics", "deck: Test::Renamed"))
+    assert deckbuild("build", cards, "-o", tmp_path / "out.apkg").exit_code == 0  # out of habit
+
+    result = push(deckbuild, cards, anki, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    assert "moved: microglia-first-line from Test::Basics to Test::Renamed" in result.output
+    assert "left in" not in result.output
+    assert {anki.col.decks.name(c.did) for c in anki.cards()} == {"Test::Renamed"}
+
+
+def test_a_card_moved_by_hand_into_another_of_the_trees_decks_stays(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree()
+    push(deckbuild, cards, anki, tmp_path)
+    card = anki.notes()["glia-means-glue"].cards()[0]
+    anki.col.set_deck([card.id], anki.col.decks.id("Test::Basics::Mine"))
+    anki.close()
+    predicted = deckbuild("diff", cards, "--collection", anki.path)
+    anki.reopen()
+    assert ("stays in Test::Basics::Mine: glia-means-glue (wants Test::Basics; moved there by hand, not where "
+            "deckbuild put it, so push leaves it)") in predicted.output
+
+    result = push(deckbuild, cards, anki, tmp_path)
+
+    assert "left in Test::Basics::Mine: glia-means-glue" in result.output
+    assert anki.col.decks.name(anki.col.get_card(card.id).did) == "Test::Basics::Mine"
+
+
+def test_backups_of_pushes_within_one_second_each_keep_their_own_name(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree()
+    outputs = [push(deckbuild, cards, anki, tmp_path).output for _ in range(3)]
+    named = [line.split("backup: ", 1)[1] for out in outputs for line in out.splitlines() if line.startswith("backup:")]
+    assert len(set(named)) == 3 and all(Path(p).is_file() for p in named)
+    assert sorted(p.name for p in (anki.path.parent / "backups").iterdir()) == sorted(Path(p).name for p in named)
+
+
+def test_a_backup_never_replaces_an_earlier_one_of_the_same_name(anki, tmp_path):
+    from builder.commands.collection import backup
+
+    first = backup(anki.col, anki.path)
+    kept = first.read_bytes()
+    made = [backup(anki.col, anki.path) for _ in range(2)]  # within a second or so: Anki would reuse the name
+    assert len({first, *made}) == 3 and first.read_bytes() == kept
+    same = tmp_path / "elsewhere"
+    same.mkdir()
+    (same / first.name).write_bytes(b"a later backup under an earlier name")
+    from builder.commands.collection import _keep
+
+    moved = _keep(same / first.name, first.parent)
+    assert moved != first and first.read_bytes() == kept and moved.name.startswith(first.stem)
+    assert not [p for p in first.parent.iterdir() if p.name.startswith(".deckbuild-tmp-") and p.exists()
+                and any(p.iterdir())]
+
+
+def test_push_caches_like_build(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree()
+    assert push(deckbuild, cards, anki, tmp_path, "--cache-dir", tmp_path / "mine").exit_code == 0
+    assert list((tmp_path / "mine").rglob("*.marshal"))
+    assert push(deckbuild, cards, anki, tmp_path, "--no-cache").exit_code == 0
+
+
+def test_builds_kind_switch_advice_points_to_push_which_keeps_reviews(write_tree, deckbuild, tmp_path):
+    cards = write_tree()
+    assert deckbuild("build", cards, "-o", tmp_path / "out.apkg").exit_code == 0
+    deck = cards / "deck.yaml"
+    deck.write_text(deck.read_text().replace(
+        "    cloze: \"The word 'glia' literally means {{c1::glue}}.\"\n",
+        "    question: What does 'glia' mean?\n    answer: Glue.\n"))
+    result = deckbuild("build", cards, "-o", tmp_path / "out.apkg")
+    line = next(line for line in result.output.splitlines() if line.startswith("changed kind: glia-means-glue"))
+    assert "deckbuild push" in line and "keeps its reviews" in line and "delete" not in line
+
+
+def test_a_deck_renamed_and_built_before_the_first_push_is_moved_too(write_tree, deckbuild, build_into_anki, anki,
+                                                                     tmp_path):
+    cards = write_tree()
+    build_into_anki(cards)  # imported by hand: no push has placed these notes
+    deck = cards / "deck.yaml"
+    deck.write_text(deck.read_text().replace("deck: Test::Basics", "deck: Test::Renamed"))
+    assert deckbuild("build", cards, "-o", tmp_path / "out.apkg").exit_code == 0
+
+    result = push(deckbuild, cards, anki, tmp_path)
+
+    assert "moved: glia-means-glue from Test::Basics to Test::Renamed" in result.output, result.output
+    assert {anki.col.decks.name(c.did) for c in anki.cards()} == {"Test::Renamed"}

@@ -304,7 +304,8 @@ def valid_tree(tmp_path_factory) -> tuple[dict[str, str], dict]:
     cards.mkdir()
     for name, text in files.items():
         (cards / name).write_text(text)
-    result = CliRunner().invoke(cli, ["build", str(cards), "-o", str(cards.parent / "out.apkg")])
+    result = CliRunner().invoke(cli, ["build", str(cards), "-o", str(cards.parent / "out.apkg"),
+                                      "--cache-dir", str(cards.parent / "cache")])  # never the user's cache
     assert result.exit_code == 0, result.output
     return files, json.loads((cards / FILENAME).read_text())
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..commands.collection import AnkiNote, backup, import_package, notetype_mods, read_notes
+from ..commands.collection import (AnkiNote, Applied, _import_log, backup, convert_notes, delete_notes,
+                                   import_package, make_older, move_cards, notetype_mods, read_applied, read_notes,
+                                   remove_cards, write_applied)
 from ..pipeline.notetypes import NOTETYPES
 
 if TYPE_CHECKING:
@@ -38,38 +40,33 @@ class FileSession:
 
     def import_package(self, apkg: Path) -> dict[str, list[str]]:
         """Import with the README's options; item ids (the last field) by outcome."""
-        log = import_package(self.col, apkg)
-        return {name: [entry.fields[-1] for entry in getattr(log, name)]
-                for name in ("new", "updated", "duplicate", "conflicting")}
+        return _import_log(self.col, apkg)
+
+    def read_applied(self) -> Applied:
+        return read_applied(self.col)
+
+    def write_applied(self, applied: Applied) -> None:
+        write_applied(self.col, applied)
 
     def has_notetype(self, kind: str) -> bool:
         return self.col.models.get(NOTETYPES[kind].id) is not None
 
     def change_notetype(self, *, old: str, new: str, nids: Sequence[int], fields: Sequence[int],
                         templates: Sequence[int] | None) -> None:
-        """Anki's change-notetype operation: the notes switch type and keep their cards' reviews."""
-        request = self.col.models.change_notetype_info(old_notetype_id=NOTETYPES[old].id,
-                                                       new_notetype_id=NOTETYPES[new].id).input
-        request.note_ids.extend(nids)
-        del request.new_fields[:]
-        request.new_fields.extend(fields)
-        if templates is not None:
-            del request.new_templates[:]
-            request.new_templates.extend(templates)
-        self.col.models.change_notetype_of_notes(request)
+        """Anki's change-notetype operation: the notes switch type and keep their cards (numbers and reviews)."""
+        assert templates is None  # a switch keeps card numbers
+        convert_notes(self.col, old=old, new=new, nids=list(nids), fields=list(fields))
 
     def refill(self, *, notes: Sequence[AnkiNote], apkg: Path) -> None:
         """Give these notes the package's content and mod (after a conversion stamped them now)."""
-        nids = [note.nid for note in notes]
-        self.col.db.execute(f"update notes set mod = 0 where id in ({','.join('?' * len(nids))})", *nids)
+        make_older(self.col, [note.nid for note in notes])
         import_package(self.col, apkg)
 
+    def remove_cards(self, cards: Iterable[tuple[int, int]]) -> None:
+        remove_cards(self.col, cards)
+
     def move_cards(self, *, nid: int, from_deck: str, to_deck: str) -> None:
-        """Move a note's cards whose home deck is `from_deck` to `to_deck`."""
-        home = self.col.decks.id_for_name(from_deck)
-        cards = self.col.db.list("select id from cards where nid = ? and (case when odid then odid else did end) = ?",
-                                 nid, home)
-        self.col.set_deck(cards, self.col.decks.id(to_deck, create=True))
+        move_cards(self.col, nid=nid, from_deck=from_deck, to_deck=to_deck)
 
     def remove_notes(self, nids: Sequence[int]) -> None:
-        self.col.remove_notes(list(nids))
+        delete_notes(self.col, list(nids))

@@ -10,13 +10,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..commands.collection import KINDS, AnkiNote
+from ..commands.collection import APPLIED, KINDS, AnkiCard, AnkiNote, Applied, applied_record, parse_applied
 from ..errors import EnvironmentFault
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import guid_for
 from .client import Client, Refused, Unreachable
 
-READS = frozenset({"notesByGuid", "notetypeMods", "deckbuildVersion", "collectionPath", "beginUndo", "undoStatus"})
+READS = frozenset({"notesByGuid", "notetypeMods", "deckbuildVersion", "collectionPath", "beginUndo", "undoStatus",
+                   "createBackup", "findNotes", "notesInfo", "cardsInfo", "getDecks", "modelNames", "version"})
+
+
+def _reads(action: str, params: dict) -> bool:
+    """Whether an action leaves the collection as it was."""
+    return action in READS or (action == "deckbuildConfig" and "value" not in params)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -36,7 +42,7 @@ class LiveSession:
             result = self.client.call(action, **params)
         except (Unreachable, Refused) as err:
             raise EnvironmentFault(self._failed(action, err)) from None
-        if action not in READS and action != "createBackup":
+        if not _reads(action, params):
             self.changed = True
         return result
 
@@ -45,7 +51,7 @@ class LiveSession:
         broke = isinstance(err, Unreachable)
         what = (f"Anki stopped answering during '{action}' ({err})" if broke
                 else f"Anki refused '{action}': {err}")
-        sent = self.changed or (broke and err.sent and action not in READS and action != "createBackup")
+        sent = self.changed or (broke and err.sent and not _reads(action, {}))
         if not sent:
             return f"{what}; nothing was changed"
         undo = f"; the backup {self.saved} has the collection as it was before" if self.saved else ""
@@ -72,11 +78,13 @@ class LiveSession:
         by_guid = {guid_for(item_id): item_id for item_id in ids}
         known = {guid_for(i): mod for i, mod in (since or {}).items()}
         found = {}
-        for guid, nid, mid, mod, fields, tags, decks, _cards in self.call("notesByGuid", guids=list(by_guid),
-                                                                        since=known):
+        for guid, nid, mid, mod, fields, tags, decks, cards in self.call("notesByGuid", guids=list(by_guid),
+                                                                       since=known):
             item_id = by_guid[guid]
             found[item_id] = AnkiNote(id=item_id, nid=nid, kind=KINDS.get(mid), fields=tuple(fields or ()),
-                                      tags=tuple(tags or ()), mod=mod, decks=tuple(decks))
+                                      tags=tuple(tags or ()), mod=mod, decks=tuple(decks),
+                                      cards=tuple(AnkiCard(id=cid, ord=ord_, deck=deck, reviews=reviews)
+                                                  for cid, ord_, deck, reviews in cards))
         return found
 
     def notetype_mods(self) -> dict[str, int]:
@@ -90,6 +98,18 @@ class LiveSession:
     def import_package(self, apkg: Path) -> dict[str, list[str]]:
         log = self.call("importPackageLog", path=str(apkg.resolve()))
         return {name: [item_id for _, item_id in log[name]] for name in ("new", "updated", "duplicate", "conflicting")}
+
+    def read_applied(self) -> Applied:
+        return parse_applied(self.call("deckbuildConfig", key=APPLIED))
+
+    def write_applied(self, applied: Applied) -> None:
+        self.call("deckbuildConfig", key=APPLIED, value=applied_record(applied))
+
+    def remove_cards(self, cards: Iterable[tuple[int, int]]) -> None:
+        """Remove cards, each named by its note id and card number."""
+        pairs = [[nid, ord_] for nid, ord_ in cards]
+        if pairs:
+            self.call("removeCards", cards=pairs)
 
     def has_notetype(self, kind: str) -> bool:
         return bool(self.call("notetypeMods", ids=[NOTETYPES[kind].id]))

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..commands.collection import AnkiNote
+from ..commands.collection import AnkiCard, AnkiNote, Applied
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import guid_for
 from .live import LiveSession, only_notes
@@ -31,6 +31,7 @@ class PlainSession(LiveSession):
 
     route: str = "ankiconnect"
     can_convert: bool = False
+    can_remove_cards: bool = False
     nids: dict[str, int] = field(default_factory=dict)  # item id -> note id, as the state file records them
 
     def describe(self) -> str:
@@ -72,7 +73,10 @@ class PlainSession(LiveSession):
             mod = info.get("mod") or now
             found[item_id] = AnkiNote(id=item_id, nid=info["noteId"], kind=KIND_BY_NAME.get(info["modelName"]),
                                       fields=tuple(fields), tags=tuple(info["tags"]), mod=mod,
-                                      decks=tuple(dict.fromkeys(deck_of[c] for c in info["cards"] if c in deck_of)))
+                                      decks=tuple(dict.fromkeys(deck_of[c] for c in info["cards"] if c in deck_of)),
+                                      # notesInfo lists a note's cards by number; their reviews it doesn't tell
+                                      cards=tuple(AnkiCard(id=c, ord=n, deck=deck_of.get(c, ""), reviews=0)
+                                                  for n, c in enumerate(info["cards"])))
         return found
 
     def _decks(self, cards: list[int]) -> dict[int, str]:
@@ -125,6 +129,16 @@ class PlainSession(LiveSession):
             else:
                 log["duplicate"].append(item_id)
         return log
+
+    def read_applied(self) -> Applied:
+        return Applied(decks={})  # AnkiConnect can't read the collection's config: decks by the tree's rule
+
+    def write_applied(self, applied: Applied) -> None:
+        """AnkiConnect can't write the collection's config: nothing is recorded."""
+
+    def remove_cards(self, cards: Iterable[tuple[int, int]]) -> None:
+        if list(cards):
+            raise AssertionError("AnkiConnect can't remove cards; push refuses before any change")
 
     def has_notetype(self, kind: str) -> bool:
         return NOTETYPES[kind].name in self.call("modelNames")

@@ -1,24 +1,51 @@
-"""A real Anki collection for `diff`, `pull` and `push`: opened alone, backed up, and deckbuild's notes read."""
+"""A real Anki collection for `diff`, `pull` and `push`: opened alone, backed up, read, and a push's plan applied.
+
+Reading (`read_notes`, `read_applied`) and writing (`apply_plan` and its steps) live here, so that
+`push` only plans; another route to a collection (a running Anki) provides the same two ends.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EnvironmentFault, UsageError
+from ..pipeline.hooks import pause
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import guid_for
+from ..pipeline.state import temp_dir
 
 if TYPE_CHECKING:
     from anki.collection import Collection
 
-INSTALL = "pip install '.[anki]' (from a clone of deckbuild; it is not on PyPI)"
+    from ..collection.file import FileSession
+    from ..collection.live import LiveSession
+    from .push import Plan
+
+    Steps = FileSession | LiveSession  # a route's session: what apply_plan calls
+
+INSTALL = ("pip install '.[anki]' from a clone of deckbuild (the extra is deckbuild's; "
+           "Anki's own `anki` package comes from PyPI with it)")
+# How a note's fields move when it switches type: for each field of the new type, the old field's index (-1: empty).
+FIELD_MAP = {("qa", "cloze"): [0, 2, 3, 4, 5, 7], ("cloze", "qa"): [0, -1, 1, 2, 3, 4, -1, 5]}
+APPLIED = "deckbuildApplied"  # the collection's config key for what pushes have applied (see Applied)
 KINDS = {notetype.id: kind for kind, notetype in NOTETYPES.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnkiCard:
+    """One card of a note as the collection holds it."""
+
+    id: int
+    ord: int
+    deck: str  # its home deck (a filtered deck's card counts as in its home deck)
+    reviews: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +59,21 @@ class AnkiNote:
     tags: tuple[str, ...]
     mod: int
     decks: tuple[str, ...]  # the home decks of its cards (a filtered deck's cards count as in their home deck)
+    cards: tuple[AnkiCard, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Applied:
+    """What deckbuild's pushes have applied to this collection, kept in the collection itself.
+
+    Written only after Anki holds the change, so a push stopped anywhere is finished by the next:
+    `decks` is the deck each item was last put in; `converting` and `deleting` are the notes a
+    push had begun to convert or delete (written before it began, cleared once done).
+    """
+
+    decks: dict[str, str]
+    converting: tuple[str, ...] = ()
+    deleting: tuple[str, ...] = ()
 
 
 @contextmanager
@@ -71,25 +113,46 @@ def copy_to(path: Path, folder: Path) -> Path:
 
 
 def backup(col: Collection, path: Path) -> Path:
-    """Anki's own backup of the collection, in the `backups` folder beside it (as Anki keeps them); its path."""
+    """Anki's own backup of the collection, in the `backups` folder beside it (as Anki keeps them); its path.
+
+    Anki writes it into a temporary folder first; it is then given a name no earlier backup has
+    (Anki names them by the second), so a backup is never replaced and never seen half-written.
+    """
     folder = path.parent / "backups"
-    folder.mkdir(exist_ok=True)
-    before = set(folder.iterdir())
     try:
-        col.create_backup(backup_folder=str(folder), force=True, wait_for_completion=True)
-    except Exception:  # noqa: BLE001 - Anki's backup failed: fall back to a plain copy
-        pass
-    made = sorted(set(folder.iterdir()) - before, key=lambda p: p.stat().st_mtime)
-    if made:
-        return made[-1]
-    # Anki names backups by the second (a second one within it replaces the first), or it made none.
-    copy = folder / f"{path.stem}-{time.strftime('%Y-%m-%d-%H.%M.%S')}-{time.time_ns() % 10**9:09d}{path.suffix}"
-    try:
-        col.db.execute("pragma wal_checkpoint(full)")
-        shutil.copyfile(path, copy)
+        with temp_dir(folder) as work:
+            made: list[Path] = []
+            try:
+                col.create_backup(backup_folder=str(work), force=True, wait_for_completion=True)
+                made = sorted(work.iterdir())
+            except Exception:  # noqa: BLE001 - Anki's backup failed: fall back to a plain copy
+                pass
+            if not made:
+                col.db.execute("pragma wal_checkpoint(full)")
+                made = [work / f"{path.stem}-{time.strftime('%Y-%m-%d-%H.%M.%S')}{path.suffix}"]
+                shutil.copyfile(path, made[0])
+            return _keep(made[-1], folder)
     except (OSError, Exception) as err:  # noqa: BLE001 - no backup: stop before anything changes
         raise EnvironmentFault(f"could not back up '{path}' into '{folder}': {err}; nothing was changed") from None
-    return copy
+
+
+def _keep(made: Path, folder: Path) -> Path:
+    """Move a finished backup into `folder` under its name, or its name plus a number if that is taken."""
+    stem, suffix = made.stem, made.suffix
+    for number in range(10_000):
+        target = folder / (f"{stem}{suffix}" if not number else f"{stem}-{number}{suffix}")
+        try:
+            os.link(made, target)  # fails if the name is taken: never replaces an earlier backup
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links: claim the name, then move the backup onto it
+            try:
+                os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                continue
+            os.replace(made, target)
+        return target
+    raise OSError(f"no free backup name for {made.name}")
 
 
 def read_notes(col: Collection, ids: Iterable[str]) -> dict[str, AnkiNote]:
@@ -102,11 +165,15 @@ def read_notes(col: Collection, ids: Iterable[str]) -> dict[str, AnkiNote]:
         marks = ",".join("?" * len(chunk))
         for nid, guid, mid, mod, flds, tags in col.db.all(
                 f"select id, guid, mid, mod, flds, tags from notes where guid in ({marks})", *chunk):
-            decks = col.db.list("select distinct case when odid then odid else did end from cards "
-                                "where nid = ? order by ord", nid)
+            cards = tuple(AnkiCard(id=cid, ord=ord_, deck=col.decks.name(did), reviews=reviews)
+                          for cid, ord_, did, reviews in col.db.all(
+                              "select id, ord, case when odid then odid else did end, "
+                              "(select count() from revlog where cid = cards.id) from cards where nid = ? "
+                              "order by ord", nid))
             found[by_guid[guid]] = AnkiNote(
                 id=by_guid[guid], nid=nid, kind=KINDS.get(mid), fields=tuple(flds.split("\x1f")),
-                tags=tuple(tags.split()), mod=mod, decks=tuple(dict.fromkeys(map(col.decks.name, decks))))
+                tags=tuple(tags.split()), mod=mod, decks=tuple(dict.fromkeys(card.deck for card in cards)),
+                cards=cards)
     return found
 
 
@@ -126,3 +193,132 @@ def import_package(col: Collection, apkg: Path):
 
     request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
     return col.import_anki_package(request).log
+
+
+def read_applied(col: Collection) -> Applied:
+    """What earlier pushes applied to this collection (nothing, before the first)."""
+    return parse_applied(col.get_config(APPLIED, None))
+
+
+def parse_applied(record: object) -> Applied:
+    """The record of what pushes applied, as the collection's config holds it (any route reads it so)."""
+    if not isinstance(record, dict):
+        return Applied(decks={})
+    decks = record.get("decks")
+    return Applied(decks={str(k): str(v) for k, v in decks.items()} if isinstance(decks, dict) else {},
+                   converting=tuple(map(str, record.get("converting") or ())),
+                   deleting=tuple(map(str, record.get("deleting") or ())))
+
+
+def write_applied(col: Collection, applied: Applied) -> None:
+    """Record what has been applied, in the collection (Anki commits it at once)."""
+    col.set_config(APPLIED, applied_record(applied))
+
+
+def applied_record(applied: Applied) -> dict:
+    """The record of what pushes applied, as the collection's config keeps it."""
+    return {"decks": dict(sorted(applied.decks.items())), "converting": list(applied.converting),
+            "deleting": list(applied.deleting)}
+
+
+def convert_notes(col: Collection, *, old: str, new: str, nids: list[int], fields: list[int]) -> None:
+    """Switch notes from one of deckbuild's note types to the other; their cards keep their numbers and reviews."""
+    request = col.models.change_notetype_info(old_notetype_id=NOTETYPES[old].id,
+                                              new_notetype_id=NOTETYPES[new].id).input
+    request.note_ids.extend(nids)
+    del request.new_fields[:]
+    request.new_fields.extend(fields)
+    col.models.change_notetype_of_notes(request)
+
+
+def make_older(col: Collection, nids: list[int]) -> None:
+    """Mark notes older than any build, so the next import fills them from the package."""
+    for start in range(0, len(nids), 500):
+        chunk = nids[start:start + 500]
+        col.db.execute(f"update notes set mod = 0 where id in ({','.join('?' * len(chunk))})", *chunk)
+
+
+def remove_cards(col: Collection, cards: Iterable[tuple[int, int]]) -> None:
+    """Remove cards, each named by its note id and card number (the numbers survive a conversion)."""
+    ids = [cid for nid, ord_ in cards
+           for cid in col.db.list("select id from cards where nid = ? and ord = ?", nid, ord_)]
+    if ids:
+        col.remove_cards_and_orphaned_notes(ids)
+
+
+def move_cards(col: Collection, *, nid: int, from_deck: str, to_deck: str) -> None:
+    """Move a note's cards that are in `from_deck` (as their home deck) to `to_deck`."""
+    home = col.decks.id_for_name(from_deck)
+    cards = col.db.list("select id from cards where nid = ? and (case when odid then odid else did end) = ?",
+                        nid, home)
+    if cards:
+        col.set_deck(cards, col.decks.id(to_deck, create=True))
+
+
+def delete_notes(col: Collection, nids: list[int]) -> None:
+    """Delete notes and their cards."""
+    if nids:
+        col.remove_notes(nids)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Done:
+    """What applying a plan did beyond the plan itself: the import's outcome per item id, and what waited."""
+
+    log: dict[str, list[str]]
+    blocked: tuple[str, ...]  # conversions that would drop a card, left for --yes
+    deleted: tuple[str, ...]  # notes deleted now or by a stopped push
+
+
+def apply_plan(col: Steps, *, plan: Plan, approved: bool, found: dict[str, AnkiNote], applied: Applied,
+               decks: dict[str, str], apkg: Path, on_deleted: Callable[[list[str]], None]) -> Done:
+    """Apply a push's plan to the collection, recording what is done (`Applied`) as soon as Anki holds it.
+
+    `col` is a route's session (the file, or the running Anki): the same steps either way.
+    `approved` allows what --yes allows (removing cards, deleting notes); `decks` is each item's
+    deck in the YAML; `on_deleted` drops the deleted notes' tombstones before the record forgets them.
+    """
+    removing = plan.remove if approved else ()
+    # A switch that would drop a card waits for --yes: Anki would drop it silently otherwise.
+    blocked = {i for i, o, _, _ in plan.remove if not approved and i in {c[0] for c in plan.convert} and o != 0}
+    convert = [c for c in plan.convert if c[0] not in blocked]
+    # Cards a switch would carry into a different fact go first (card 1 stays: the note needs one card).
+    col.remove_cards([(found[i].nid, o) for i, o, _, _ in removing if o != 0 and i in {c[0] for c in convert}])
+    log = col.import_package(apkg)
+    pause("push-import")
+    if convert or plan.refill:
+        applied = replace(applied, converting=tuple(sorted({c[0] for c in convert} | set(plan.refill))))
+        col.write_applied(applied)
+        for (old, new), fields in FIELD_MAP.items():
+            nids = [found[i].nid for i, a, b in convert if (a, b) == (old, new)]
+            if nids and col.has_notetype(new):
+                col.change_notetype(old=old, new=new, nids=nids, fields=fields, templates=None)
+        pause("push-convert")
+        col.refill(notes=[found[i] for i in applied.converting], apkg=apkg)  # the build's content and mod
+        applied = replace(applied, converting=())
+        col.write_applied(applied)
+    col.remove_cards([(found[i].nid, o) for i, o, _, _ in removing])
+    pause("push-remove")
+    for item_id, deck, wanted in plan.moves:
+        col.move_cards(nid=found[item_id].nid, from_deck=deck, to_deck=wanted)
+    left = {i for i, _, _ in plan.left}
+    applied = replace(applied, decks={**applied.decks, **{i: d for i, d in decks.items() if i not in left}})
+    col.write_applied(applied)
+    pause("push-move")
+    deleted = [i for i, _ in plan.delete] if approved else []
+    if deleted:
+        col.write_applied(replace(applied, deleting=tuple(deleted)))
+        col.remove_notes([found[i].nid for i in deleted])
+        pause("push-delete")
+    done = deleted + list(plan.deleted_before)
+    on_deleted(done)
+    col.write_applied(replace(applied, decks={k: v for k, v in applied.decks.items() if k not in done},
+                              deleting=()))
+    return Done(log=log, blocked=tuple(sorted(blocked)), deleted=tuple(done))
+
+
+def _import_log(col: Collection, apkg: Path) -> dict[str, list[str]]:
+    """Import the package; the item ids of its notes by outcome (both note types end with the Id field)."""
+    log = import_package(col, apkg)
+    return {name: [entry.fields[-1] for entry in getattr(log, name)]
+            for name in ("new", "updated", "duplicate", "conflicting")}

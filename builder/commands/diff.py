@@ -12,8 +12,8 @@ from ..pipeline.build import compile_clean, now, plan
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
 from ..collection.route import copy_of
-from .collection import import_package, opened, read_notes
-from .push import removed_items, tree_decks
+from .collection import import_package, opened, read_applied, read_notes
+from .push import Plan, make_plan, removed_items, tree_decks
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -30,8 +30,11 @@ class Prediction:
     moves: tuple[tuple[str, str, str], ...]  # (id, deck its cards are in, deck the YAML asks for)
     removed: tuple[str, ...] = ()  # notes in the collection whose items were removed from the tree
     route: str = field(default="", compare=False)  # how the collection was reached
-    # The tree's decks, casefolded: cards in any other deck were moved there by hand, and push leaves them.
-    tree_decks: frozenset[str] = field(default=frozenset(), compare=False)
+    plan: Plan | None = field(default=None, compare=False)  # what push would do beyond the import
+
+    def _pushed(self, item_id: str, deck: str) -> bool:
+        """Whether push moves this note's cards out of `deck` (else the user put them there, and push leaves them)."""
+        return self.plan is not None and any(i == item_id and d == deck for i, d, _ in self.plan.moves)
 
     def lines(self) -> list[str]:
         """A one-line summary, then one line per note the import would touch, skip or leave in a wrong deck."""
@@ -41,17 +44,21 @@ class Prediction:
         lines += [f"update: {item_id}" for item_id in self.updated]
         for item_id, current, wanted in self.conflicting:
             if current == wanted:
-                why = f"note type '{current}' was changed in Anki; undo that in Tools → Manage Note Types"
-            else:
-                why = f"it is a '{current}' note in Anki, a '{wanted}' note in the YAML; push converts it, keeping its reviews"
-            lines.append(f"conflict: {item_id} ({why}, or in Anki, Browse, search \"Id:{item_id}\", "
-                         "delete it, then re-import)")
+                lines.append(f"conflict: {item_id} (note type '{current}' was changed in Anki; undo that in "
+                             f"Tools → Manage Note Types, or in Anki, Browse, search \"Id:{item_id}\", "
+                             "delete it, then re-import)")
+            else:  # deleting it would lose its reviews: push converts it
+                lines.append(f"conflict: {item_id} (it is a '{current}' note in Anki, a '{wanted}' note in the "
+                             "YAML; push converts it, keeping its reviews)")
         lines += [f"stays in {current}: {item_id} (wants {wanted}; "
-                  + ("push moves it)" if current.casefold() in self.tree_decks else
-                     "moved by hand outside the tree's decks, so push leaves it)")
+                  + ("push moves it)" if self._pushed(item_id, current) else
+                     "moved there by hand, not where deckbuild put it, so push leaves it)")
                   for item_id, current, wanted in self.moves]
-        lines += [f"removed: {item_id} (its item is gone from the tree; push --yes deletes the note)"
-                  for item_id in self.removed]
+        lines += self.plan.lines() if self.plan is not None else []
+        reviews = dict(self.plan.delete) if self.plan is not None else {}
+        lines += [f"removed: {item_id} ("
+                  + (f"{reviews[item_id]} review{'s' * (reviews[item_id] != 1)}; " if item_id in reviews else "")
+                  + "its item is gone from the tree; push --yes deletes the note)" for item_id in self.removed]
         return lines
 
 
@@ -68,9 +75,11 @@ def predict(*, cards_dir: Path, collection: Path, via: str | None = None) -> Pre
         write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg)
         copy, route = copy_of(collection, Path(work), via=via) if collection.is_file() else (collection, "")
         with opened(copy, command="diff", shown=collection) as col:
-            present = read_notes(col, gone)
-            prediction = _import(col, apkg=apkg, rows=rows, removed=tuple(i for i in gone if i in present))
-    return replace(prediction, tree_decks=tree_decks(compiled.notes, state), route=route)
+            found = read_notes(col, [note.id for note in compiled.notes] + gone)
+            plan_ = make_plan(notes=compiled.notes, found=found, gone=gone, applied=read_applied(col),
+                              decks=tree_decks(compiled.notes, state) | tree_decks((), new_state))
+            prediction = _import(col, apkg=apkg, rows=rows, removed=tuple(i for i in gone if i in found))
+    return replace(prediction, plan=plan_, route=route)
 
 
 def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[str, ...]) -> Prediction:

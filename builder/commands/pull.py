@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ContentError
 from ..model import Item, Note, Problem
-from ..pipeline.build import compile_clean
+from ..pipeline.build import compile_clean, tree_locked
+from ..pipeline.lock import collection_lock, locked
 from ..pipeline.compile import Compiled, compile_tree, shown
 from ..pipeline.load import Document, Map, load_file
 from ..pipeline.notetypes import NOTETYPES
@@ -76,9 +77,23 @@ class _FileEdits:
     pulled: dict[str, AnkiNote] = field(default_factory=dict)
 
 
+@contextmanager
+def locked_for(cards_dir: Path, collection: Path, *, dry_run: bool) -> Iterator[None]:
+    """The tree's lock, and the collection's unless this is a dry run (which reads a copy)."""
+    with tree_locked(cards_dir), (locked(collection_lock(collection)) if not dry_run and collection.is_file()
+                                  else nullcontext()):
+        yield
+
+
 def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_run: bool = False,
          via: str | None = None) -> PullReport:
     """Bring each note edited in Anki since the last build into its item, unless its YAML changed too."""
+    with locked_for(cards_dir, collection, dry_run=dry_run):  # from the state's first read to its last write
+        return _pull(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run, via=via)
+
+
+def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, via: str | None) -> PullReport:
+    """The pull, under the locks."""
     compiled, state = compile_clean(cards_dir)
     pairs = list(zip(compiled.tree.items, compiled.notes))
     gone = removed_items(state, (note.id for note in compiled.notes))
@@ -162,6 +177,12 @@ def restore_state(*, cards_dir: Path, collection: Path, dry_run: bool = False, v
 
     Ids and mods come from the collection, so the next build leaves every note there as it is.
     """
+    with locked_for(cards_dir, collection, dry_run=dry_run):
+        return _restore_state(cards_dir=cards_dir, collection=collection, dry_run=dry_run, via=via)
+
+
+def _restore_state(*, cards_dir: Path, collection: Path, dry_run: bool, via: str | None) -> PullReport:
+    """The state's restoration, under the locks."""
     compiled = compile_tree(cards_dir)
     errors = [p for p in compiled.problems if p.is_error]
     if errors:

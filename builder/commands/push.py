@@ -1,30 +1,70 @@
-"""`deckbuild push`: build, then apply the build to a collection completely: import, delete, move, convert."""
+"""`deckbuild push`: build, then apply the build to a collection completely: import, convert, remove, move, delete.
+
+A push reads what the collection holds (`collection.read_notes`, `read_applied`), compares it with
+the YAML to make a `Plan` (here), and applies the plan (`collection.apply_plan`); another route to
+a collection reads and applies in its own way and shares the plan. It never decides from what the
+last build recorded, so a push stopped at any point is finished by the next one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..pipeline.build import Summary, build, compile_clean, default_output
+from ..errors import EnvironmentFault
+from ..pipeline.build import Summary, build, compile_clean, default_output, tree_locked
+from ..pipeline.hooks import pause
+from ..pipeline.lock import collection_lock, locked
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
 from ..collection.route import session
-from .collection import AnkiNote
+from .collection import AnkiNote, Applied, apply_plan
 
 if TYPE_CHECKING:
-    from ..collection.file import FileSession
-    from ..collection.live import LiveSession
+    from ..pipeline.cache import Cache
 
-    Session = FileSession | LiveSession
+# A switch keeps card numbers. Only card 1 is the same fact on both sides (the forward card, c1):
+# a reverse card asks the other way round and a c2 hides another part, so neither has a counterpart.
+SAME_FACT = frozenset({0})
 
-# How a note's fields move when it switches type: for each field of the new type, the old field's index (-1: empty).
-FIELD_MAP = {("qa", "cloze"): [0, 2, 3, 4, 5, 7], ("cloze", "qa"): [0, -1, 1, 2, 3, 4, -1, 5]}
-# Which old card each new template takes (review history goes with it); a cloze keeps its card numbers.
-TEMPLATE_MAP = {("qa", "cloze"): None, ("cloze", "qa"): [0, -1]}
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """What a push will do to a collection, decided from what it holds and what the YAML says."""
+
+    convert: tuple[tuple[str, str, str], ...]  # (id, old kind, new kind)
+    refill: tuple[str, ...]  # converted by a stopped push, not yet filled from the build
+    remove: tuple[tuple[str, int, int, str], ...]  # cards the build no longer makes: (id, number, reviews, name)
+    moves: tuple[tuple[str, str, str], ...]  # (id, from deck, to deck)
+    left: tuple[tuple[str, str, str], ...]  # (id, deck the user moved it to, deck the YAML asks for)
+    delete: tuple[tuple[str, int], ...]  # notes of removed items: (id, reviews)
+    deleted_before: tuple[str, ...]  # deleted by a stopped push: only their tombstones are left to drop
+
+    def needs_yes(self) -> list[str]:
+        """What a push removes only with --yes (or an answer): one line each."""
+        return ([f"note {i} ({_reviews(n)})" for i, n in self.delete]
+                + [f"card {i} {name} ({_reviews(n)})" for i, _, n, name in self.remove])
+
+    def lines(self) -> list[str]:
+        """What the plan will do, one line each, for diff (= push --dry-run)."""
+        lines = [f"convert: {i} from {NOTETYPES[a].name} to {NOTETYPES[b].name} (reviews kept)"
+                 for i, a, b in self.convert]
+        lines += [f"remove card: {i} {name} ({_reviews(n)}; the build no longer makes it; push --yes removes it)"
+                  for i, _, n, name in self.remove]
+        return lines
+
+
+def _reviews(count: int) -> str:
+    return f"{count} review{'s' * (count != 1)}"
+
+
+def _card(kind: str, ord_: int) -> str:
+    """A card's name as the user sees it: c<n> of a cloze, 'forward'/'reverse' of a Q/A note."""
+    return f"c{ord_ + 1}" if kind == "cloze" else ("forward" if ord_ == 0 else "reverse")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,7 +81,10 @@ class PushReport:
     moved: tuple[tuple[str, str, str], ...]  # (id, from deck, to deck)
     left: tuple[tuple[str, str, str], ...]  # (id, deck the user moved it to, deck the YAML asks for)
     deleted: tuple[str, ...]
-    kept: tuple[str, ...]  # removed items whose notes were not deleted (no --yes, no answer)
+    kept: tuple[tuple[str, int], ...]  # removed items whose notes were not deleted (no --yes, no answer): (id, reviews)
+    removed_cards: tuple[tuple[str, str, int], ...] = ()  # (id, card, reviews)
+    kept_cards: tuple[tuple[str, str, int], ...] = ()
+    not_converted: tuple[str, ...] = ()  # switches that would remove a card, without --yes
     unconverted: tuple[str, ...] = ()  # Q/A <-> cloze switches the route can't make keeping reviews (AnkiConnect)
     route: str = ""  # how the collection was reached
 
@@ -51,53 +94,110 @@ class PushReport:
         lines += [f"converted: {i} from {NOTETYPES[a].name} to {NOTETYPES[b].name} (reviews kept)"
                   for i, a, b in self.converted]
         lines += [f"moved: {i} from {a} to {b}" for i, a, b in self.moved]
-        lines += [f"left in {a}: {i} (moved there by hand, outside this tree's decks; the YAML says {b})"
+        lines += [f"left in {a}: {i} (moved there by hand, not where deckbuild put it; the YAML says {b})"
                   for i, a, b in self.left]
         lines += [f"deleted: {i}" for i in self.deleted]
-        lines += [f"not deleted: {i} (its item is gone from the tree; push --yes deletes it)" for i in self.kept]
+        lines += [f"removed card: {i} {c} ({_reviews(n)})" for i, c, n in self.removed_cards]
+        lines += [f"not deleted: {i} ({_reviews(n)}; its item is gone from the tree; push --yes deletes it)"
+                  for i, n in self.kept]
+        lines += [f"not removed: card {i} {c} ({_reviews(n)}; the build no longer makes it; push --yes removes it)"
+                  for i, c, n in self.kept_cards]
+        lines += [f"not converted: {i} (the switch removes a card; push --yes does it)" for i in self.not_converted]
         lines += [f"not converted: {i} (AnkiConnect can't switch Q/A ↔ cloze keeping reviews; left as it is: push "
                   "again with deckbuild's add-on, or with Anki closed)" for i in self.unconverted]
         lines += [f"conflicting: {i} (the note type was changed in Anki; undo that in Tools → Manage Note Types)"
                   for i in self.conflicting]
         lines.append(f"pushed {self.summary.output}: {self.added} added, {self.updated} updated, "
                      f"{self.unchanged} unchanged, {len(self.converted)} converted, {len(self.moved)} moved, "
-                     f"{len(self.deleted)} deleted")
+                     f"{len(self.deleted)} deleted, {len(self.removed_cards)} card{'s' * (len(self.removed_cards) != 1)} removed")
         return lines
 
 
 def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force: bool = False, yes: bool = False,
-         confirm: Callable[[Sequence[str]], bool] | None = None, via: str | None = None) -> PushReport:
-    """Build the tree, back the collection up, and apply the build to it; `confirm` asks before deleting notes."""
-    compiled, state = compile_clean(cards_dir)  # every content error before anything is touched
-    output = output or default_output(compiled.notes)
-    check_output(output, cards_dir=cards_dir, force=force)  # before the backup: nothing happens if it's refused
-    tree_ids = [note.id for note in compiled.notes]
-    gone = removed_items(state, tree_ids)
-    # The file, or the running Anki (one step on its Edit → Undo); exit 3 before anything is written if neither.
-    with session(collection, command="push", via=via, undo="deckbuild push",
-                 nids={key: entry.nid for key, entry in state.items.items()}) as col:
-        saved = col.backup()
-        summary = build(cards_dir=cards_dir, output=output, force=force)
-        log = col.import_package(summary.output)
-        before = col.read_notes(tree_ids)
-        converted = _convert(col, compiled.notes, before)
-        unconverted = [] if getattr(col, "can_convert", True) else [
-            note.id for note in compiled.notes if note.id in before and before[note.id].kind not in (None, note.kind)]
-        if converted:  # the conversion stamped them now: give them the build's content and mod
-            col.refill(notes=[before[i] for i, _, _ in converted], apkg=summary.output)
-        after = col.read_notes(tree_ids + gone)
-        moved, left = _move(col, compiled.notes, after, tree_decks=tree_decks(compiled.notes, state))
-        doomed = [i for i in gone if i in after]
-        deleted = doomed if doomed and (yes or (confirm is not None and confirm(doomed))) else []
-        if deleted:
-            col.remove_notes([after[i].nid for i in deleted])
-        _prune(cards_dir, deleted)
-    converted_ids = {i for i, _, _ in converted}
+         confirm: Callable[[Sequence[str]], bool] | None = None, cache: Cache | None = None,
+         via: str | None = None) -> PushReport:
+    """Build the tree, back the collection up, and apply the build to it; `confirm` asks before removing."""
+    with tree_locked(cards_dir):
+        compiled, before = compile_clean(cards_dir, cache=cache)  # every content error before anything is touched
+        output = output or default_output(compiled.notes)
+        check_output(output, cards_dir=cards_dir, force=force)  # before the backup: nothing happens if it's refused
+        # The file, or the running Anki (one step on its Edit → Undo); exit 3 before any write if neither.
+        with locked(collection_lock(collection)) if collection.is_file() else tree_locked(cards_dir), \
+                session(collection, command="push", via=via, undo="deckbuild push",
+                        nids={key: entry.nid for key, entry in before.items.items()}) as col:
+            saved = col.backup()
+            pause("push-backup")
+            summary = build(cards_dir=cards_dir, output=output, force=force, cache=cache)
+            pause("push-build")
+            state = read_state(cards_dir, shown=str(cards_dir / FILENAME))[0]
+            tree_ids = [note.id for note in compiled.notes]
+            gone = removed_items(state, tree_ids)
+            applied = col.read_applied()
+            found = col.read_notes(tree_ids + gone)
+            plan = make_plan(notes=compiled.notes, found=found, gone=gone, applied=applied,
+                             decks=tree_decks(compiled.notes, before) | tree_decks((), state))
+            unconverted = ()
+            if not getattr(col, "can_convert", True):  # AnkiConnect: the switches are left, untouched
+                unconverted = tuple(i for i, _, _ in plan.convert)
+                plan = replace(plan, convert=(), remove=tuple(r for r in plan.remove if r[0] not in unconverted))
+            asked = plan.needs_yes()
+            approved = bool(asked) and (yes or (confirm is not None and confirm(asked)))
+            if approved and plan.remove and not getattr(col, "can_remove_cards", True):
+                raise EnvironmentFault("AnkiConnect can't remove cards the build no longer makes: push with "
+                                       "deckbuild's add-on, or with Anki closed; nothing was changed")
+            done = apply_plan(col, plan=plan, approved=approved, found=found, applied=applied,
+                              decks={note.id: note.deck for note in compiled.notes}, apkg=summary.output,
+                              on_deleted=lambda ids: _prune(cards_dir, ids))
+    convert = [c for c in plan.convert if c[0] not in done.blocked]
+    converted_ids = {i for i, _, _ in convert}
+    log = done.log
     return PushReport(
-        backup=saved, summary=summary, added=len(log["new"]), updated=len(log["updated"]) + len(converted),
-        unchanged=len(log["duplicate"]), conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids and i not in unconverted),
-        converted=tuple(converted), moved=tuple(moved), left=tuple(left), deleted=tuple(deleted),
-        kept=tuple(i for i in doomed if i not in deleted), unconverted=tuple(unconverted), route=col.describe())
+        backup=saved, summary=summary, added=len(log["new"]),
+        updated=len([i for i in log["updated"] if i not in converted_ids]) + len(convert) + len(plan.refill),
+        unchanged=len([i for i in log["duplicate"] if i not in converted_ids and i not in plan.refill]),
+        conflicting=tuple(i for i in log["conflicting"]
+                          if i not in converted_ids and i not in done.blocked and i not in unconverted),
+        converted=tuple(convert), moved=plan.moves, left=plan.left, deleted=done.deleted,
+        kept=tuple((i, n) for i, n in plan.delete if i not in done.deleted),
+        removed_cards=tuple((i, name, n) for i, _, n, name in plan.remove if approved),
+        kept_cards=tuple((i, name, n) for i, _, n, name in plan.remove if not approved),
+        not_converted=done.blocked, unconverted=unconverted, route=col.describe())
+
+
+def make_plan(*, notes: Sequence[Note], found: dict[str, AnkiNote], gone: Sequence[str], applied: Applied,
+              decks: frozenset[str]) -> Plan:
+    """Compare the YAML's notes with the collection's: what to convert, refill, remove, move and delete.
+
+    A card in a deck other than the YAML's is moved when it is where a push last put it, or, for a
+    note no push has placed, in one of `decks` (the tree's, casefolded) or under the YAML's top-level
+    decks; else the user put it there.
+    """
+    convert, refill, remove, moves, left = [], [], [], [], []
+    roots = {note.deck.split("::")[0].casefold() for note in notes}
+    for note in notes:
+        current = found.get(note.id)
+        if current is None or current.kind is None:
+            continue
+        if current.kind != note.kind:
+            convert.append((note.id, current.kind, note.kind))
+            keep = set(note.ords) & SAME_FACT
+        else:
+            keep = set(note.ords)
+            if note.id in applied.converting:
+                refill.append(note.id)
+        remove += [(note.id, card.ord, card.reviews, _card(current.kind, card.ord))
+                   for card in current.cards if card.ord not in keep]
+        for deck in current.decks:
+            if deck.casefold() == note.deck.casefold():
+                continue
+            last = applied.decks.get(note.id)
+            ours = deck.casefold() == last.casefold() if last is not None else (
+                deck.casefold() in decks or deck.split("::")[0].casefold() in roots)
+            (moves if ours else left).append((note.id, deck, note.deck))
+    delete = [(i, sum(c.reviews for c in found[i].cards)) for i in gone if i in found]
+    deleted_before = [i for i in applied.deleting if i in gone and i not in found]
+    return Plan(convert=tuple(convert), refill=tuple(refill), remove=tuple(remove), moves=tuple(moves),
+                left=tuple(left), delete=tuple(delete), deleted_before=tuple(deleted_before))
 
 
 def removed_items(state: State, tree_ids: Iterable[str]) -> list[str]:
@@ -109,42 +209,9 @@ def removed_items(state: State, tree_ids: Iterable[str]) -> list[str]:
 def tree_decks(notes: Sequence[Note], state: State) -> frozenset[str]:
     """The tree's decks, casefolded: any deck an item uses now or used at the last build.
 
-    Cards in any other deck were put there by hand, and push leaves them there.
+    For a note no push has placed yet, cards in any other deck were put there by hand, and push leaves them.
     """
     return frozenset({note.deck.casefold() for note in notes} | {e.deck.casefold() for e in state.items.values()})
-
-
-def _convert(col: Session, notes: Sequence[Note], found: dict[str, AnkiNote]) -> list[tuple[str, str, str]]:
-    """Switch each note whose item changed between Q/A and cloze to the other note type, keeping its cards' reviews."""
-    converted = []
-    for (old, new), mapping in FIELD_MAP.items():
-        switched = [note.id for note in notes
-                    if note.id in found and found[note.id].kind == old and note.kind == new]
-        if not switched or not getattr(col, "can_convert", True) or not col.has_notetype(new):
-            continue
-        col.change_notetype(old=old, new=new, nids=[found[i].nid for i in switched], fields=mapping,
-                            templates=TEMPLATE_MAP[(old, new)])
-        converted += [(i, old, new) for i in switched]
-    return converted
-
-
-def _move(col: Session, notes: Sequence[Note], found: dict[str, AnkiNote], *,
-          tree_decks: frozenset[str]) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
-    """Move cards to their item's deck, unless the user put them in a deck outside the tree's decks."""
-    moved, left = [], []
-    for note in notes:
-        current = found.get(note.id)
-        if current is None or not current.decks:
-            continue
-        for deck in current.decks:
-            if deck.casefold() == note.deck.casefold():
-                continue
-            if deck.casefold() not in tree_decks:
-                left.append((note.id, deck, note.deck))
-                continue
-            col.move_cards(nid=current.nid, from_deck=deck, to_deck=note.deck)
-            moved.append((note.id, deck, note.deck))
-    return moved, left
 
 
 def _prune(cards_dir: Path, deleted: Sequence[str]) -> None:

@@ -13,6 +13,7 @@ from ..pipeline.build import Summary, build
 from ..pipeline.cache import Cache
 from ..pipeline.package import remember_chunks
 from ..errors import DeckbuildError, UsageError, as_deckbuild_error
+from ..pipeline.lock import Busy
 from ..pipeline.output import check_output
 from ..pipeline.state import FILENAME
 
@@ -77,3 +78,5 @@ def watch(*, cards_dir: Path, output: Path | None, on_build: Callable[[Summary |
             outcome = build_once(cards_dir=cards_dir, output=output, cache=cache, force=force)
             gc.freeze()  # what the build keeps for the next one is never garbage: the collector can skip it
             on_build(outcome)
+            if isinstance(outcome, Busy):  # another deckbuild had the tree: build again once it is free
+                built = False

@@ -6,6 +6,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from ..model import Note
 from .notetypes import NOTETYPES
 from .output import check_output, environment
 from .package import Row, pack_apkg
+from .lock import locked, tree_lock
 from .state import FILENAME, MAX_MOD, MAX_NID, Entry, State, commit, read_state, temp_dir
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +76,18 @@ def build(*, cards_dir: Path, output: Path | None = None, cache: Cache | None = 
     """
     if output is not None:
         check_output(output, cards_dir=cards_dir, force=force)
+    with tree_locked(cards_dir):  # from the state's first read to its last write
+        return _build(cards_dir=cards_dir, output=output, cache=cache, progress=progress, force=force)
+
+
+def tree_locked(cards_dir: Path):
+    """The cards tree's lock (nothing to lock when the folder is missing: compiling reports that)."""
+    return locked(tree_lock(cards_dir)) if cards_dir.is_dir() else nullcontext()
+
+
+def _build(*, cards_dir: Path, output: Path | None, cache: Cache | None, progress: Progress | None,
+           force: bool) -> Summary:
+    """The build, under the tree's lock."""
     compiled, state = compile_clean(cards_dir, cache=cache, progress=progress, items=False)
     if output is None:
         output = default_output(compiled.notes)
