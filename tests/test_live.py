@@ -370,3 +370,42 @@ def test_via_file_while_anki_runs_is_refused_even_after_anki_dropped_its_lock(im
     assert result.exit_code == 3, result.output
     assert "open in Anki" in result.stderr and "nothing was changed" in result.stderr
     assert file_hashes(cards) == before
+
+
+def test_push_removes_cards_and_converts_like_the_file_route_with_yes(live, write_tree, deckbuild, tmp_path,
+                                                                       monkeypatch):
+    """i16's card rules (only card 1 carries over a switch; other cards go only with --yes) on the live route."""
+    from conftest import Anki
+    from test_push_cards import AFTER, BEFORE, GONE, tree
+
+    cards = write_tree({"deck.yaml": tree(BEFORE)})
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", PAST)
+    assert deckbuild("build", cards, "-o", tmp_path / "out.apkg").exit_code == 0
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert live.client().call("importPackage", path=str((tmp_path / "out.apkg").resolve())) is True
+    live.stop()
+    anki = Anki(live.collection)
+    for card in anki.cards():
+        anki.answer(card.id)
+    anki.close()
+    reference = tmp_path / "file-route" / "collection.anki2"
+    reference.parent.mkdir()
+    shutil.copyfile(live.collection, reference)
+    live.start()
+    (cards / "deck.yaml").write_text(tree(AFTER))
+    twin = tmp_path / "twin"
+    shutil.copytree(cards, twin)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+
+    pushed = deckbuild("push", cards, "--collection", live.collection, "-o", tmp_path / "l.apkg", "--yes")
+    assert live.client().call("undoStatus") == "deckbuild push"
+    live.stop()
+    by_file = deckbuild("push", twin, "--collection", reference, "-o", tmp_path / "f.apkg", "--yes")
+
+    assert pushed.exit_code == 0, pushed.output
+    assert by_file.exit_code == 0, by_file.output
+    assert "via Anki" in pushed.stderr
+    for item_id, card in GONE:
+        assert f"removed card: {item_id} {card}" in pushed.stdout
+    got, want = collection_contents(live.collection), collection_contents(reference)
+    assert got == want
