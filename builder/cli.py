@@ -44,8 +44,9 @@ Exit codes:
   2    usage errors (a wrong option or path, an output deckbuild
        won't overwrite)
   3    the machine stopped the work (a permission, a full or
-       read-only disk, a name too long, Anki running, another
-       deckbuild using the same cards or collection)
+       read-only disk, a name too long, Anki running with nothing
+       answering for it, Anki busy, another deckbuild using the
+       same cards or collection)
   4    a bug in deckbuild (please report it; --debug or
        DECKBUILD_DEBUG=1 shows the traceback)
   5    pull: conflicts left unsettled (--prefer settles them)
