@@ -40,7 +40,7 @@ EXIT_CODES = """\b
 Exit codes:
   0    success
   1    problems in the cards (or warnings under check --strict,
-       coverage under coverage --min)
+       coverage under coverage --min or --min-asked)
   2    usage errors (a wrong option or path, an output deckbuild
        won't overwrite)
   3    the machine stopped the work (a permission, a full or
@@ -52,6 +52,14 @@ Exit codes:
   5    pull: conflicts left unsettled (--prefer settles them)
   130  interrupted (Ctrl-C), nothing half-written"""
 CONFLICTS = 5  # pull's exit code when items were edited on both sides and --prefer didn't settle them
+COLLECTION_PATH = '~/.local/share/Anki2/"User 1"/collection.anki2'  # quoted, so a pasted example is one word
+
+
+def epilog(*examples: str) -> str:
+    """A command's epilog: the exit codes, then its examples, one per line, never rewrapped (click's \\b)."""
+    return EXIT_CODES + "\n\n\b\nExamples:\n" + "\n".join(f"  {example}" for example in examples)
+
+
 REPORT = "This is a bug in deckbuild; please report it with the command you ran"
 INTERRUPTED = 130
 
@@ -179,17 +187,38 @@ def summary_lines(summary: Summary) -> list[str]:
     for item_id, old, new in summary.rekinded:
         lines.append(f"changed kind: {item_id} from {old} to {new}. A re-import skips it as conflicting: "
                      "`deckbuild push --collection PATH` converts the note and keeps its reviews.")
+    for name, old, new in summary.retyped:
+        what, before, after, screen = ("fields", old.fields, new.fields, "Fields") if old.fields != new.fields else (
+            "template names", old.templates, new.templates, "Cards")
+        lines.append(f"note type {name}: {what} changed ({', '.join(before)} → {', '.join(after)}). Anki's importer "
+                     "skips its notes as conflicting: `deckbuild push` changes the type in place and keeps every review; "
+                     f"by hand, first make the same change in Anki (Tools → Manage Note Types → {name} → {screen}), "
+                     "then import.")
+    if summary.private:
+        lines.append(f"warning: note type{'s' * (len(summary.private) > 1)} {', '.join(summary.private)} "
+                     f"ha{'ve' if len(summary.private) > 1 else 's'} private fields; importing this .apkg by hand "
+                     "clears them in every updated note. Use `deckbuild push`, which keeps them.")
     return lines
 
 
-@click.group(cls=Deckbuild, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
+@click.group(cls=Deckbuild, context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(
+    "deckbuild build                             # cards/ -> dist/<top-level deck>.apkg",
+    "deckbuild COMMAND --help                    # a command's options and examples",
+))
 @click.version_option(__version__, prog_name="deckbuild")
 @DEBUG
 def cli() -> None:
-    """Compile study cards written in YAML into Anki decks."""
+    """Compile study cards written in YAML into Anki decks.
+
+    New here? docs/tutorial.md in deckbuild's repository walks the whole loop:
+    build, import into Anki, edit on either side, pull and push.
+    """
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    'deckbuild build                             # cards/ -> dist/<top-level deck>.apkg',
+    'deckbuild build my-cards -o dist/biology.apkg',
+))
 @CARDS
 @APKG
 @FORCE
@@ -197,10 +226,6 @@ def cli() -> None:
 @DEBUG
 def build(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Compile CARDS_DIR (default: cards) into one .apkg for Anki.
-
-    \b
-    Example:
-      deckbuild build cards -o dist/biology.apkg
     """
     from .pipeline.build import build as build_deck
 
@@ -214,7 +239,10 @@ def build(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | N
         click.echo(line)
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    'deckbuild check',
+    'deckbuild check cards --strict              # warnings fail too (for CI)',
+))
 @CARDS
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings, not only errors.")
 @cache_options
@@ -224,20 +252,16 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
 
     Warnings print as `path:line: warning [rule] message`; an item's
     `allow: [rule]` silences a rule for it.
-
-    \b
-    Example:
-      deckbuild check cards --strict
     """
-    from .commands.lint import check as check_deck
+    from .checking.lint import check as check_deck
 
     bar = ProgressBar()
     try:
         compiled = check_deck(cards_dir=cards_dir, cache=_cache(cache_dir, no_cache), progress=bar)
     finally:
         bar.close()
-    for warning in compiled.problems:
-        click.echo(str(warning), err=True)
+    if compiled.problems:  # one write, not one (flushed) per line: a large tree can have tens of thousands
+        click.echo("\n".join(map(str, compiled.problems)), err=True)
     count = sum(problem.severity == "warning" for problem in compiled.problems)  # notes never fail
     missing = sum(problem.severity == "note" and problem.message.startswith("text file ")
                   and " is not found; " in problem.message for problem in compiled.problems)
@@ -249,17 +273,13 @@ def check(cards_dir: Path, strict: bool, cache_dir: Path | None, no_cache: bool)
         raise SystemExit(1)
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog('deckbuild preview cards -o preview.html     # then open preview.html?q=microglia'))
 @CARDS
 @page_output("preview.html")
 @FORCE
 @DEBUG
 def preview(cards_dir: Path, output: Path, force: bool) -> None:
     """Write one self-contained HTML page showing every card's front and back.
-
-    \b
-    Example:
-      deckbuild preview cards -o preview.html
     """
     from .commands.preview import write_preview
 
@@ -267,23 +287,27 @@ def preview(cards_dir: Path, output: Path, force: bool) -> None:
     click.echo(f"{count} cards → {output}")
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    'deckbuild coverage cards',
+    'deckbuild coverage cards -o coverage.html --min 80 --min-asked 90',
+))
 @CARDS
 @page_output("coverage.html")
 @click.option("--min", "minimum", type=click.FloatRange(0, 100), metavar="N",
               help="Exit 1 when under N percent of the sentences are quoted (for CI).")
+@click.option("--min-asked", "minimum_asked", type=click.FloatRange(0, 100), metavar="N",
+              help="Exit 1 when under N percent of the quoted sentences have a word some card asks for.")
 @FORCE
 @DEBUG
-def coverage(cards_dir: Path, output: Path, minimum: float | None, force: bool) -> None:
-    """Show which sentences of each source's `text:` some card quotes, and write them as an HTML page.
+def coverage(cards_dir: Path, output: Path, minimum: float | None, minimum_asked: float | None,
+             force: bool) -> None:
+    """Show which sentences of each source's `text:` some card quotes, and which words of them some card asks
+    for (an answer, or a cloze deletion); write both as an HTML page.
 
-    Prints each text's share, then `text-path:line: uncovered: "…"` for every sentence no card quotes.
-
-    \b
-    Example:
-      deckbuild coverage cards -o coverage.html --min 80
+    Prints each text's share quoted, then `text-path:line: uncovered: "…"` for every sentence no card quotes;
+    then how many quoted sentences have an asked word, and `text-path:line: never asked: "…"` for the others.
     """
-    from .commands.coverage import percent, report_lines, write_coverage
+    from .checking.coverage import asked_line, percent, report_lines, write_coverage
 
     measured = write_coverage(cards_dir=cards_dir, output=output, force=force)
     for problem in measured.unread:
@@ -293,17 +317,25 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None, force: bool) 
     click.echo(f"{measured.covered} of {measured.total} sentences quoted "
                f"({percent(measured.covered, measured.total)}) in {len(measured.articles)} "
                f"text{'s' * (len(measured.articles) != 1)} → {output}")
-    if minimum is not None and not measured.total:
+    click.echo(asked_line(measured.asked, measured.covered))
+    if (minimum is not None or minimum_asked is not None) and not measured.total:
         why = (f"no source text could be read ({len(measured.unread)} not found or unusable, above)"
                if measured.unread else "no source has a `text:` with sentences to measure")
-        click.echo(f"coverage --min {minimum:g}: nothing measured: {why}", err=True)
+        click.echo(f"coverage: nothing measured: {why}", err=True)
         raise SystemExit(1)
+    failed = False
     if minimum is not None and measured.covered * 100 < minimum * measured.total:
         click.echo(f"coverage is under --min {minimum:g}%", err=True)
+        failed = True
+    if minimum_asked is not None and (measured.asked * 100 < minimum_asked * measured.covered
+                                      or not measured.covered):
+        click.echo(f"asked coverage is under --min-asked {minimum_asked:g}%", err=True)
+        failed = True
+    if failed:
         raise SystemExit(1)
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog('deckbuild watch cards -o dist/biology.apkg'))
 @CARDS
 @APKG
 @FORCE
@@ -311,10 +343,6 @@ def coverage(cards_dir: Path, output: Path, minimum: float | None, force: bool) 
 @DEBUG
 def watch(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | None, no_cache: bool) -> None:
     """Rebuild CARDS_DIR on every save; a save with errors keeps the last good .apkg.
-
-    \b
-    Example:
-      deckbuild watch cards -o dist/biology.apkg
     """
     from .commands.watch import watch as watch_tree
 
@@ -335,17 +363,16 @@ def watch(cards_dir: Path, output: Path | None, force: bool, cache_dir: Path | N
         pass  # Ctrl-C is how a watch ends: exit 0
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    'deckbuild ids cards',
+    'git diff cards/                             # review the new ids, then commit them',
+))
 @CARDS
 @DEBUG
 def ids(cards_dir: Path) -> None:
     """Give every item without an `id` one derived from its question, editing files in place.
 
     Only the new `id:` lines are inserted; everything else stays byte-identical.
-
-    \b
-    Example:
-      deckbuild ids cards
     """
     from .commands.ids import assign_ids
 
@@ -360,31 +387,36 @@ VIA = click.option("--via", type=click.Choice(["file", "anki"]),
                         "[default: the file if it opens, else the running Anki].")
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(f'deckbuild diff cards --collection {COLLECTION_PATH}',
+                           f'deckbuild diff cards --collection {COLLECTION_PATH} --via anki'))
 @CARDS
 @click.option("--collection", "collection", required=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The Anki collection to compare against (collection.anki2); it is never modified.")
 @VIA
+@cache_options
 @DEBUG
-def diff(cards_dir: Path, collection: Path, via: str | None) -> None:
+def diff(cards_dir: Path, collection: Path, via: str | None, cache_dir: Path | None, no_cache: bool) -> None:
     """Predict what importing the build into an Anki collection would do, without touching it (= push --dry-run).
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
-
-    \b
-    Example:
-      deckbuild diff cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
-    _predict(cards_dir, collection, via)
+    _predict(cards_dir, collection, via=via, cache=_cache(cache_dir, no_cache))
 
 
 COLLECTION = click.option("--collection", "collection", required=True,
                           type=click.Path(dir_okay=False, exists=True, path_type=Path),
                           help="The Anki collection file (collection.anki2), closed or open in Anki.")
+CLOSED_COLLECTION = click.option("--collection", "collection", required=True,
+                                 type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                                 help="The Anki collection file (collection.anki2). Close Anki first.")
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    f'deckbuild pull cards --collection {COLLECTION_PATH} --dry-run',
+    f'deckbuild pull cards --collection {COLLECTION_PATH} --prefer anki',
+    f'deckbuild pull cards --collection {COLLECTION_PATH} --via anki',
+))
 @CARDS
 @COLLECTION
 @click.option("--prefer", type=click.Choice(["anki", "yaml"]),
@@ -393,25 +425,24 @@ COLLECTION = click.option("--collection", "collection", required=True,
 @click.option("--restore-state", is_flag=True,
               help="Rebuild a lost or damaged state file from the notes the collection holds.")
 @VIA
+@cache_options
 @DEBUG
 def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, restore_state: bool,
-         via: str | None) -> None:
+         via: str | None, cache_dir: Path | None, no_cache: bool) -> None:
     """Bring edits made in Anki back into the YAML, changing only the edited values.
 
     Needs the optional `anki` package and markdownify: from a clone,
     pip install '.[anki]' (installs both). Exits 5 when items edited on
     both sides are left unsettled (--prefer anki or --prefer yaml settles them).
 
-    \b
-    Example:
-      deckbuild pull cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
     from .commands.pull import pull as pull_edits, restore_state as restore
 
     if restore_state:
         report = restore(cards_dir=cards_dir, collection=collection, dry_run=dry_run, via=via)
     else:
-        report = pull_edits(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run, via=via)
+        report = pull_edits(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run,
+                            cache=_cache(cache_dir, no_cache), via=via)
     click.echo(report.route, err=True)
     for outcome in report.outcomes:
         click.echo(str(outcome))
@@ -421,7 +452,11 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
             raise SystemExit(CONFLICTS)
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog(
+    f'deckbuild push cards --collection {COLLECTION_PATH}',
+    f'deckbuild push cards --collection {COLLECTION_PATH} --yes',
+    f'deckbuild push cards --collection {COLLECTION_PATH} --via anki',
+))
 @CARDS
 @COLLECTION
 @APKG
@@ -437,13 +472,9 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
     """Build, back up the collection, and apply the build to it: import, convert, remove, move, delete.
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
-
-    \b
-    Example:
-      deckbuild push cards --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
     """
     if dry_run:
-        _predict(cards_dir, collection, via)
+        _predict(cards_dir, collection, via=via, cache=_cache(cache_dir, no_cache))
         return
     from .commands.push import push as push_build
 
@@ -463,18 +494,40 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
         click.echo(line)
 
 
-def _predict(cards_dir: Path, collection: Path, via: str | None) -> None:
+@cli.command(epilog=epilog(
+    f'deckbuild adopt spanish --deck Spanish --collection {COLLECTION_PATH}',
+))
+@CARDS
+@CLOSED_COLLECTION
+@click.option("--deck", required=True, help="The deck to adopt, with its subdecks ('::' nests).")
+@DEBUG
+def adopt(cards_dir: Path, collection: Path, deck: str) -> None:
+    """Write a new cards tree from a deck you already study in Anki, linked to its notes and reviews.
+
+    One YAML file per subdeck, notetypes.yaml for its note types, its media, and a state file, so
+    the very next push changes nothing. CARDS_DIR must not exist yet (or be empty). Anki must be
+    closed. Needs the optional `anki` package: from a clone, pip install '.[anki]'.
+    """
+    from .commands.adopt import adopt as adopt_deck
+
+    report = adopt_deck(collection=collection, deck=deck, cards_dir=cards_dir)
+    for line in report.lines():
+        click.echo(line)
+
+
+def _predict(cards_dir: Path, collection: Path, *, via: str | None, cache: Cache) -> None:
     """Print what importing the build would do, tried on a copy of the collection."""
     from .commands.diff import predict
 
-    prediction = predict(cards_dir=cards_dir, collection=collection, via=via)
+    prediction = predict(cards_dir=cards_dir, collection=collection, cache=cache, via=via)
     if prediction.route:
         click.echo(prediction.route, err=True)
     for line in prediction.lines():
         click.echo(line)
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=epilog('deckbuild addon -o deckbuild.ankiaddon',
+                           "deckbuild addon --install ~/.local/share/Anki2"))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("deckbuild.ankiaddon"),
               show_default=True, help="Where to write the add-on.")
 @click.option("--install", "base", type=click.Path(file_okay=False, path_type=Path),
@@ -486,10 +539,6 @@ def addon(output: Path, base: Path | None, force: bool) -> None:
 
     Install the file with Anki's Tools → Add-ons → Install from file, then restart Anki. It listens on
     127.0.0.1:8765 (or DECKBUILD_ANKI_PORT) and makes its key on first start.
-
-    \b
-    Example:
-      deckbuild addon -o deckbuild.ankiaddon
     """
     from .commands.addon import install, write_ankiaddon
 

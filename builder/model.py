@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
+
+
+USER_KIND = "type:"  # a note's kind for a tree's own note type: this, then the type's name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +51,7 @@ class Source:
     text: Path | None = None
     skip: tuple[str, ...] = ()  # parts of `text` that are not facts: line ranges `N-M` or regular expressions
     via: str | None = None  # the key of the source whose references list this one
+    placeholder: bool = False  # stands in for a citation nobody has given yet (adopt writes one); check lists its cards
     path: str = ""
     line: int = 0
 
@@ -72,11 +76,16 @@ class Item(NamedTuple):
     path: str = ""
     line: int = 0
     lines: tuple[str | int, ...] = ()  # each key's line, flat: ("question", 3, "answer", 4, ...)
+    notetype: str | None = None  # a note type of notetypes.yaml, by name; None for deckbuild's own two
+    values: tuple[tuple[str, str], ...] = ()  # that type's fields by name, as written (`fields:`)
+    guid: str | None = None  # an adopted note's own GUID; None: derived from the id
     folder: Path = Path()
 
     @property
     def kind(self) -> str:
-        """`cloze` or `qa`."""
+        """`cloze` or `qa`, or the name of the item's own note type."""
+        if self.notetype is not None:
+            return USER_KIND + self.notetype
         return "cloze" if self.cloze is not None else "qa"
 
     def line_of(self, key: str) -> int:
@@ -90,11 +99,12 @@ class Item(NamedTuple):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Tree:
-    """A validated cards tree: its bibliography and its items in file order."""
+    """A validated cards tree: its bibliography, its own note types (notetypes.yaml) and its items in file order."""
 
     root: Path
     sources: dict[str, Source]
     items: tuple[Item, ...]
+    notetypes: dict = field(default_factory=dict)  # name -> notetypes.NoteType
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

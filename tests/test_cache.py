@@ -172,3 +172,54 @@ def test_an_edit_to_one_item_of_a_large_file_changes_exactly_that_note(write_tre
     assert before_cards.keys() == after_cards.keys()
     changed_cards = {cid for cid in after_cards if after_cards[cid] != before_cards[cid]}
     assert {after_cards[cid][1] for cid in changed_cards} == {old[0]}  # only that note's card (its mod)
+
+
+def test_a_package_made_with_the_last_packages_chunks_is_byte_identical(write_tree, deckbuild, private_cache,
+                                                                        tmp_path, monkeypatch):
+    from builder.pipeline import package
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(package, "_CHUNK", 4096)  # many chunks, so that most are the last build's
+    items = "".join(f"  - {{id: n{i}, question: 'Question {i}?', answer: 'Answer {i}', source: dellwo-2022}}\n"
+                    for i in range(300))
+    cards = write_tree({"deck.yaml": "deck: T\ncards:\n" + items})
+    assert deckbuild("build", cards, "-o", tmp_path / "first.apkg").exit_code == 0
+    [stored] = private_cache.rglob("*.deflated")
+    state = (cards / "deckbuild-state.json").read_bytes()
+    (cards / "deck.yaml").write_text("deck: T\ncards:\n" + items.replace("Answer 150'", "A new answer'"))
+    deflated = []
+    real = package._deflate_stream
+
+    def counted(source, total, out, *, chunk, memo=None):
+        before = set(memo or ())
+        found = real(source, total, out, chunk=chunk, memo=memo)
+        deflated.append((len(before & set(memo or ())), len(memo or ())))
+        return found
+
+    monkeypatch.setattr(package, "_deflate_stream", counted)
+    assert deckbuild("build", cards, "-o", tmp_path / "warm.apkg").exit_code == 0
+    [(reused, chunks)] = deflated
+    assert 0 < reused < chunks and stored.exists()  # most chunks were the first build's; the edited one not
+    (cards / "deckbuild-state.json").write_bytes(state)
+    assert deckbuild("build", cards, "-o", tmp_path / "afresh.apkg", "--no-cache").exit_code == 0
+    assert (tmp_path / "warm.apkg").read_bytes() == (tmp_path / "afresh.apkg").read_bytes()
+    assert "A new answer" in fields_in(tmp_path / "warm.apkg")
+    # A damaged store of chunks is ignored.
+    stored.write_bytes(b"\x00garbage")
+    (cards / "deckbuild-state.json").write_bytes(state)
+    assert deckbuild("build", cards, "-o", tmp_path / "again.apkg").exit_code == 0
+    assert (tmp_path / "again.apkg").read_bytes() == (tmp_path / "afresh.apkg").read_bytes()
+
+
+def test_a_large_entry_is_written_in_parts_that_read_back_as_the_entry(tmp_path):
+    import os
+
+    from builder.pipeline.cache import _LARGE, _read_record, _write_record
+
+    large = (os.urandom(32), "/cards/sub dir/é\udcff", os.urandom(_LARGE + 3), b"k" * 1600, os.urandom(_LARGE))
+    values = [large, ("small", b"tuple"), large[:3], "text", None]
+    with (tmp_path / "records").open("wb") as stream:
+        for value in values:
+            _write_record(stream, value)
+    with (tmp_path / "records").open("rb") as stream:
+        assert [_read_record(stream) for _ in values] == values

@@ -28,17 +28,35 @@ def test_help_imports_neither_genanki_nor_sqlite_nor_the_renderer(args):
     assert not loaded & {"genanki", "sqlite3", "_sqlite3", "nh3", "pyromark", "yaml", "builder.pipeline.render"}
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help_with_an_example_that_never_wraps(command):
-    from click.testing import CliRunner
+def examples(output: str) -> list[str]:
+    """The lines of a help text's closing `Examples:` block, as printed."""
+    block = output.split("\n  Examples:\n", 1)[1]
+    return [line.strip() for line in block.splitlines() if line.strip()]
 
-    result = CliRunner().invoke(cli, [command, "--help"], terminal_width=40)
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_help_ends_with_examples_of_itself(deckbuild, command):
+    result = deckbuild(command, "--help")
     assert result.exit_code == 0
-    lines = result.output.splitlines()
-    example = lines[lines.index("  Example:") + 1].strip()
-    assert example.startswith(f"deckbuild {command} ")
-    if command in ("diff", "pull", "push"):  # a path with a space, on one line however narrow the terminal
-        assert example.endswith("--collection ~/.local/share/Anki2/User\\ 1/collection.anki2")
+    assert any(line == f"deckbuild {command}" or line.startswith(f"deckbuild {command} ")
+               for line in examples(result.output))
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_pasted_example_is_one_whole_line_even_in_a_narrow_terminal(runner, command):
+    wide = runner.invoke(cli, [command, "--help"], terminal_width=200).output
+    narrow = runner.invoke(cli, [command, "--help"], terminal_width=40).output
+    assert examples(narrow) == examples(wide)
+    for line in examples(wide):
+        assert not line.endswith("\\") and "\\ " not in line, line  # a path with a space is quoted, not escaped
+
+
+def test_deckbuild_alone_points_to_the_tutorial(runner):
+    from pathlib import Path
+
+    output = runner.invoke(cli, []).output
+    assert "docs/tutorial.md" in output
+    assert (Path(__file__).resolve().parent.parent / "docs" / "tutorial.md").is_file()
 
 
 def test_the_exit_code_footer_keeps_its_lines_however_wide_the_terminal():

@@ -181,3 +181,32 @@ def test_a_note_type_edited_in_anki_is_predicted_as_a_conflict(write_tree, deckb
 
     assert prediction.conflicting == (("microglia-first-line", "deckbuild Q/A", "deckbuild Q/A"),)
     assert "note type 'deckbuild Q/A' was changed in Anki" in prediction.lines()[1]
+
+
+def test_diff_compiles_through_the_build_cache_and_predicts_the_same_without_it(imported, deckbuild, anki, tmp_path):
+    edit(imported / "deck.yaml", "literally means", "means")
+    cached = deckbuild("diff", imported, "--collection", anki.path, "--cache-dir", tmp_path / "mine")
+    assert cached.exit_code == 0, cached.output
+    assert list((tmp_path / "mine").rglob("*.marshal"))
+    again = deckbuild("diff", imported, "--collection", anki.path, "--cache-dir", tmp_path / "mine")
+    uncached = deckbuild("diff", imported, "--collection", anki.path, "--no-cache")
+    assert cached.output == again.output == uncached.output
+    assert "update: glia-means-glue" in cached.output
+
+
+def test_read_notes_finds_each_note_whatever_note_ids_the_state_suggests(imported, anki):
+    from builder.commands.collection import read_notes
+
+    anki.reopen()
+    ids = ["microglia-first-line", "glia-means-glue", "moved-item", "never-imported"]
+    plain = read_notes(anki.col, ids)
+    assert set(plain) == {"microglia-first-line", "glia-means-glue", "moved-item"}
+    other = anki.col.new_note(anki.col.models.by_name("Basic"))
+    other["Front"] = "not deckbuild's"
+    anki.col.add_note(other, anki.col.decks.id("Default"))
+    right = {item_id: note.nid for item_id, note in plain.items()}
+    # Right ids; ids swapped between two items; an id of someone else's note; an id no note has.
+    for nids in (right, {**right, "microglia-first-line": right["glia-means-glue"],
+                         "glia-means-glue": right["microglia-first-line"]},
+                 {**right, "moved-item": other.id, "never-imported": other.id}, {"glia-means-glue": 1}):
+        assert read_notes(anki.col, ids, nids=nids) == plain

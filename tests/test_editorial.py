@@ -6,6 +6,8 @@ import re
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 ART = ("Microglia are tiny cells in the brain.\n"
        "Some researchers hypothesize that certain molecules may get microglia stirred up.\n"
@@ -368,3 +370,17 @@ def test_a_quote_sharing_a_word_in_another_form_is_related(write_tree, deckbuild
         source: art
         quote: "Brain scans show neuroinflammation."
         """)) == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.lists(st.sampled_from(["may", "might", "could", "suggests", "hypothesise", "possibly", "likely",
+                                      "probably", "seems", "appeared", "believed", "some", "researchers", "at",
+                                      "least", "in", "part", "models", "model", "mayor", "could've", " ", "-", "_",
+                                      "x", "é", "1"]), max_size=12).map("".join))
+def test_a_hedge_pattern_finds_only_text_with_one_of_its_quick_words(text):
+    from builder.checking import editorial
+
+    assert len(editorial._HEDGE_WORDS) == len(editorial.HEDGES)
+    for (_, pattern), words in zip(editorial.HEDGES, editorial._HEDGE_WORDS):
+        if pattern.search(text):
+            assert any(word in text for word in words), (text, words)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from builder.commands import lint
+from builder.checking import lint
 
 ARTICLE = "Microglia are tiny cells. Some researchers suggest they may prune synapses.\n"
 SOURCES = """\
@@ -121,7 +121,7 @@ def test_a_changed_source_text_invalidates_the_cached_findings(write_tree, deckb
 
 
 def test_linting_on_all_cores_finds_what_one_process_finds(write_tree, tmp_path, monkeypatch):
-    from builder.commands.lint import check
+    from builder.checking.lint import check
 
     cards = write(write_tree)
     alone = check(cards_dir=cards).problems

@@ -348,16 +348,20 @@ def test_a_request_over_the_size_bound_is_refused_unread(live):
     assert live.client().call("version") == 6  # still answering
 
 
-def test_a_second_push_with_nothing_changed_in_between_names_the_backup_that_holds_it(imported, live, deckbuild,
-                                                                                       tmp_path):
+def test_a_second_push_that_only_imports_names_the_backup_that_holds_the_collection(imported, live, deckbuild,
+                                                                                      tmp_path):
     cards = imported()
+    for old in (live.collection.parent / "backups").glob("*"):
+        old.unlink()  # no backup yet: the first push must make one
     first = deckbuild("push", cards, "--collection", live.collection, "-o", tmp_path / "a.apkg")
     second = deckbuild("push", cards, "--collection", live.collection, "-o", tmp_path / "a.apkg")
 
     assert first.exit_code == 0, first.output
-    assert second.exit_code == 0, second.output  # Anki makes no new backup of an unchanged collection
+    made = Path(first.stdout.split("backup: ")[1].splitlines()[0])
+    assert made.is_file() and made.parent == live.collection.parent / "backups"
+    assert second.exit_code == 0, second.output  # within Anki's backup interval, as on the file route
     assert "0 added, 0 updated, 2 unchanged" in second.stdout
-    assert Path(second.stdout.split("backup: ")[1].splitlines()[0]).is_file()
+    assert f"backup: none made (it only imports; the last backup, {made}, is 0 min old" in second.stdout
 
 
 def test_via_file_while_anki_runs_is_refused_even_after_anki_dropped_its_lock(imported, live, deckbuild):
@@ -409,3 +413,29 @@ def test_push_removes_cards_and_converts_like_the_file_route_with_yes(live, writ
         assert f"removed card: {item_id} {card}" in pushed.stdout
     got, want = collection_contents(live.collection), collection_contents(reference)
     assert got == want
+
+
+def test_a_tree_with_its_own_note_types_is_refused_on_the_live_route_before_anything_changes(
+        live, write_tree, deckbuild, tmp_path):
+    from test_notetypes import NOTETYPES, VOCAB
+
+    cards = write_tree({"notetypes.yaml": NOTETYPES, "vocab.yaml": VOCAB})
+    (cards / "audio").mkdir()
+    (cards / "audio" / "hola.mp3").write_bytes(b"ID3" + bytes(range(200)))
+    assert deckbuild("build", cards, "-o", tmp_path / "out.apkg").exit_code == 0
+    assert live.client().call("importPackage", path=str((tmp_path / "out.apkg").resolve())) is True
+    vocab = cards / "vocab.yaml"
+    vocab.write_text(vocab.read_text().replace("Meaning: hello", "Meaning: hi"))
+    guid = [guid_for("hola")]
+    held, files = live.client().call("notesByGuid", guids=guid), file_hashes(cards)
+
+    pushed = deckbuild("push", cards, "--collection", live.collection, "-o", tmp_path / "new.apkg")
+    pulled = deckbuild("pull", cards, "--collection", live.collection)
+
+    for result in (pushed, pulled):
+        assert result.exit_code == 3, result.output
+        assert "note types of its own (Gap, Vocab)" in result.stderr and "nothing was changed" in result.stderr
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "new.apkg").exists()
+    assert file_hashes(cards) == files
+    assert live.client().call("notesByGuid", guids=guid) == held

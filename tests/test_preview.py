@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.commands.lint import check
+from builder.checking.lint import check
 from builder.commands.preview import render_cards, write_preview
 from conftest import probe_in_chromium, visible_text
 

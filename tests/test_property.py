@@ -493,3 +493,23 @@ def test_markdown_without_html_renders_as_the_sanitizer_would(text):
     with mock.patch.object(render, "_generated", lambda rendered: None):
         vetted = render._parse(text, on_image=lambda src: src)
     assert render._parse(text, on_image=lambda src: src) == vetted
+
+
+# --- the quick forms of the renderer's patterns find what the patterns find ---------------------------------
+
+ANY_TEXT = st.lists(st.one_of(st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x85\u2028\u3000\xa0+=-.)0123456789*_<>/p")
+                                             + ["<p>", "</p>", "</p>\n", "1.", "2)"]),
+                             st.characters(exclude_categories=["Cs"])), max_size=40).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=ANY_TEXT)
+@example(text="<p></p>")
+@example(text="<p>a</p>\n")
+@example(text="<p>a</p><p>b</p>")
+@example(text="<p></p>\n")
+def test_the_quick_checks_find_what_the_patterns_find(text):
+    assert render._has_syntax(text) == bool(render._SYNTAX.search(text))
+    for rendered in (text, f"<p>{text}</p>", f"<p>{text}</p>\n"):
+        found = render._PARAGRAPH.fullmatch(rendered)
+        assert render._single_paragraph(rendered) == (found.group(1) if found else None)

@@ -316,3 +316,14 @@ def test_an_image_comes_back_as_the_path_the_yaml_uses(imported, anki, deckbuild
     assert result.exit_code == 0, result.output
     assert "approximate: review" not in result.output and "1 pulled (0 approximate)" in result.output
     assert "    answer: 'A cell: ![](images/cell.png)'\n" in (cards / "deck.yaml").read_text()
+
+
+def test_pull_compiles_through_the_build_cache(imported, anki, deckbuild, tmp_path):
+    cards = imported()
+    edit_in_anki(anki, "glia-means-glue", Text="The word 'glia' means {{c1::glue}} in Greek.")
+    anki.close()
+    result = deckbuild("pull", cards, "--collection", anki.path, "--cache-dir", tmp_path / "mine")
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / "mine").rglob("*.marshal"))
+    assert "pulled glia-means-glue (cloze)" in result.output
+    assert "in Greek" in (cards / "deck.yaml").read_text()

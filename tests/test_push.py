@@ -235,12 +235,97 @@ def test_a_card_moved_by_hand_into_another_of_the_trees_decks_stays(write_tree, 
     assert anki.col.decks.name(anki.col.get_card(card.id).did) == "Test::Basics::Mine"
 
 
+def set_backup_interval(anki, minutes: int) -> None:
+    """Set Anki's own minimum time between backups (Preferences → Backups) in the collection."""
+    prefs = anki.col.get_preferences()
+    prefs.backups.minimum_interval_mins = minutes
+    anki.col.set_preferences(prefs)
+
+
+def backups(anki) -> list[Path]:
+    """The backup files beside the collection."""
+    folder = anki.path.parent / "backups"
+    return sorted(p for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []
+
+
 def test_backups_of_pushes_within_one_second_each_keep_their_own_name(write_tree, deckbuild, anki, tmp_path):
     cards = write_tree()
+    set_backup_interval(anki, 0)  # Anki's interval is 0: every push backs up
     outputs = [push(deckbuild, cards, anki, tmp_path).output for _ in range(3)]
     named = [line.split("backup: ", 1)[1] for out in outputs for line in out.splitlines() if line.startswith("backup:")]
     assert len(set(named)) == 3 and all(Path(p).is_file() for p in named)
     assert sorted(p.name for p in (anki.path.parent / "backups").iterdir()) == sorted(Path(p).name for p in named)
+
+
+def test_a_push_that_only_imports_makes_no_backup_within_ankis_interval(write_tree, deckbuild, anki, tmp_path):
+    cards = write_tree()
+    first = push(deckbuild, cards, anki, tmp_path)
+    assert first.exit_code == 0 and len(backups(anki)) == 1  # no backup yet: the first push makes one
+    (cards / "deck.yaml").write_text(DECK.replace("first line of defense", "first line of defence"))
+
+    second = push(deckbuild, cards, anki, tmp_path)
+
+    assert second.exit_code == 0, second.output
+    assert "1 updated" in second.output and "defence" in anki.notes()["microglia-first-line"]["Answer"]
+    assert len(backups(anki)) == 1
+    assert (f"backup: none made (it only imports; the last backup, {backups(anki)[0]}, is 0 min old, within "
+            "Anki's backup interval of 30 min)") in second.output
+
+
+def test_a_push_backs_up_again_once_the_last_backup_is_older_than_ankis_interval(write_tree, deckbuild, anki,
+                                                                                   tmp_path):
+    cards = write_tree()
+    set_backup_interval(anki, 5)
+    push(deckbuild, cards, anki, tmp_path)
+    old = backups(anki)[0]
+    os.utime(old, (old.stat().st_atime, old.stat().st_mtime - 6 * 60))  # made six minutes ago
+
+    result = push(deckbuild, cards, anki, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    made = [p for p in backups(anki) if p != old]
+    assert len(made) == 1 and f"backup: {made[0]}" in result.output
+
+
+@pytest.mark.parametrize("change", ["delete", "move", "convert"])
+def test_a_push_that_deletes_moves_or_converts_always_backs_up_first(imported, deckbuild, anki, tmp_path, change):
+    push(deckbuild, imported, anki, tmp_path)  # a backup a moment ago
+    before = backups(anki)
+    deck = imported / "deck.yaml"
+    text = deck.read_text()
+    deck.write_text({"delete": text.replace(THIRD, ""),
+                     "move": text.replace("deck: Test::Basics", "deck: Test::Moved"),
+                     "convert": text.replace("question: A third?\n    answer: Yes, a third.",
+                                             "cloze: \"A {{c1::third}}.\"")}[change])
+    reviewed = anki.notes()["third-item"].cards()[0].id
+    anki.answer(reviewed)
+
+    result = push(deckbuild, imported, anki, tmp_path, "--yes")
+
+    assert result.exit_code == 0, result.output
+    made = [p for p in backups(anki) if p not in before]
+    assert len(made) == 1 and f"backup: {made[0]}" in result.output
+    # The backup holds the collection as it was before the push: the third note, its type and its review.
+    col = restore_backup(made[0], tmp_path / "restored" / "collection.anki2")
+    try:
+        assert col.db.scalar("select count() from revlog where cid = ?", reviewed) == 1
+        third = [n for n in map(col.get_note, col.find_notes("")) if n["Id"] == "third-item"]
+        assert len(third) == 1 and third[0]["Question"] == "A third?"
+        assert {col.decks.name(c.did) for c in third[0].cards()} == {"Test::Basics"}
+    finally:
+        col.close()
+
+
+def restore_backup(colpkg: Path, target: Path):
+    """An Anki backup (.colpkg) restored into a new collection, as Anki's Open Backup does; the open collection."""
+    from anki._backend import RustBackend
+    from anki.collection import Collection
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    RustBackend().import_collection_package(col_path=str(target), backup_path=str(colpkg),
+                                            media_folder=str(target.parent / "collection.media"),
+                                            media_db=str(target.parent / "collection.media.db2"))
+    return Collection(str(target))
 
 
 def test_a_backup_never_replaces_an_earlier_one_of_the_same_name(anki, tmp_path):

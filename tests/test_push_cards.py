@@ -6,6 +6,8 @@ Real Anki throughout: reviews are made with Anki's scheduler, and `diff` must li
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 from conftest import SOURCES
@@ -123,13 +125,18 @@ def test_the_shipped_deck_loop_cloze_to_qa_leaves_exactly_the_decks_cards(deckbu
     import shutil
 
     cards = shutil.copytree(Path(__file__).resolve().parent.parent / "cards", tmp_path / "cards")
+    deck = cards / "microglia.yaml"
+    two = '    cloze: "The central nervous system (CNS) consists of the {{c1::brain}} and the {{c2::spinal cord}}."\n'
+    # The loop starts from the item as the second edition had it: a cloze of two deletions, c1 and c2.
+    deck.write_text(re.sub(r'(  - id: cns-components\n(?:    #.*\n)*)    cloze: .*\n', lambda m: m[1] + two,
+                           deck.read_text(), count=1))
+    assert two in deck.read_text()
     first = push(deckbuild, cards, anki, tmp_path)
     total = int(first.output.split(" cards ")[0].split()[-1])
     assert len(anki.cards()) == total
     component = ours(anki)["cns-components"]
     c1, c2 = sorted(component.cards(), key=lambda c: c.ord)
     anki.answer(c1.id), anki.answer(c2.id)
-    deck = cards / "microglia.yaml"
     deck.write_text(deck.read_text().replace(
         '    cloze: "The central nervous system (CNS) consists of the {{c1::brain}} and the {{c2::spinal cord}}."\n',
         "    question: What does the central nervous system (CNS) consist of?\n"

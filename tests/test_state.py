@@ -339,3 +339,21 @@ def test_a_damaged_state_file_gives_a_clean_build_or_a_clean_error(valid_tree, d
                 assert line.startswith(f"{cards}/{FILENAME}:") or line.startswith(f"{cards}/{PENDING}:"), line
                 assert re.fullmatch(r"\S+:\d+: \S.*", line), line
             assert (cards / FILENAME).read_bytes() == state and not out.parent.exists()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_quick_reading_of_a_state_file_is_the_careful_one(valid_tree, data):
+    from builder.pipeline.statecheck import parse_carefully, parse_state
+
+    text = data.draw(damaged(valid_tree[1])).decode("utf-8", "replace")
+    careful = parse_carefully(text, shown="s.json")
+    event("good" if not careful.problems else "refused")
+    assert parse_state(text, shown="s.json") == careful
+
+
+def test_a_state_file_as_a_build_writes_it_is_read_quickly(rebuild, tmp_path):
+    from builder.pipeline.statecheck import _written, parse_carefully
+
+    text = (tmp_path / STATE).read_text()
+    assert _written(text) is not None and _written(text) == parse_carefully(text, shown="s.json")

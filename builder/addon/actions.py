@@ -186,6 +186,11 @@ def createBackup(col, params: dict) -> str:  # noqa: N802
     raise ActionError("Anki made no backup; nothing was changed")
 
 
+def backupInterval(col, params: dict) -> int:  # noqa: N802
+    """Anki's minimum time between its automatic backups, in minutes (Preferences → Backups)."""
+    return int(col.get_preferences().backups.minimum_interval_mins)
+
+
 def importPackageLog(col, params: dict) -> dict[str, list]:  # noqa: N802
     """importPackage, answering Anki's log: for each outcome, [note id, last field] of each note."""
     log = _import(col, params["path"], always=bool(params.get("always"))).log

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..commands.collection import (AnkiNote, Applied, _import_log, backup, convert_notes, delete_notes,
-                                   import_package, make_older, move_cards, notetype_mods, read_applied, read_notes,
-                                   remove_cards, write_applied)
-from ..pipeline.notetypes import NOTETYPES
+from ..commands import anki_types
+from ..commands.collection import (AnkiNote, Applied, _import_log, backup, backup_interval, convert_notes,
+                                   delete_notes, import_package, make_older, move_cards, notetype_fields,
+                                   notetype_mods, read_applied, read_notes, remove_cards, write_applied)
+from ..pipeline.notetypes import NOTETYPES, NoteType
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -28,19 +29,57 @@ class FileSession:
     def describe(self) -> str:
         return f"via the collection file {self.path} ({self.how})"
 
-    def read_notes(self, ids: Iterable[str], *, since: Mapping[str, int] | None = None) -> dict[str, AnkiNote]:
+    def read_notes(self, ids: Iterable[str], *, since: Mapping[str, int] | None = None,
+                   nids: Mapping[str, int] | None = None, guids: Mapping[str, str] | None = None,
+                   kinds: Mapping[int, str] | None = None) -> dict[str, AnkiNote]:
         """The notes of these items (`since` only spares the live route's traffic; the file reads in full)."""
-        return read_notes(self.col, ids)
+        return read_notes(self.col, ids, nids=nids, guids=guids, kinds=kinds)
 
-    def notetype_mods(self) -> dict[str, int]:
-        return notetype_mods(self.col)
+    def kinds(self, notetypes: Mapping[str, NoteType]) -> dict[int, str]:
+        """Note type id -> kind: deckbuild's, the tree's own, and each other type the collection has."""
+        return anki_types.kinds_by_id(notetypes, self.col)
+
+    def removed_guids(self, state, gone: Iterable[str]) -> dict[str, str]:
+        return anki_types.removed_guids(self.col, state, gone)
+
+    def notetype_mods(self, notetypes: Mapping | None = None) -> dict[str, int]:
+        return notetype_mods(self.col, notetypes)
+
+    def notetype_fields(self, notetypes: Mapping) -> dict:
+        return notetype_fields(self.col, notetypes)
+
+    def check_own_types(self, notetypes: Mapping[str, NoteType], state) -> None:
+        """The file route does everything the tree's own note types need."""
+
+    def cannot_switch(self, old: str, new: str) -> str | None:
+        """Why this route can't switch a note between these kinds keeping reviews (never: it can)."""
+        return None
 
     def backup(self) -> Path:
         return backup(self.col, self.path)
 
-    def import_package(self, apkg: Path) -> dict[str, list[str]]:
-        """Import with the README's options; item ids (the last field) by outcome."""
-        return _import_log(self.col, apkg)
+    def backup_interval(self) -> int:
+        return backup_interval(self.col)
+
+    def import_package(self, apkg: Path, *, by_nid: Mapping[int, str] | None = None) -> dict[str, list[str]]:
+        """Import with the README's options; item ids (by note id, else the last field) by outcome."""
+        return _import_log(self.col, apkg, by_nid=by_nid)
+
+    def sync_notetypes(self, notetypes: Mapping[str, NoteType]) -> list[str]:
+        return anki_types.sync_notetypes(self.col, notetypes)
+
+    def convert_by_name(self, convert, found: Mapping[str, AnkiNote], notetypes: Mapping[str, NoteType]) -> list:
+        return anki_types.convert_by_name(self.col, convert, found, notetypes)
+
+    def private_values(self, found: Mapping[str, AnkiNote], notetypes: Mapping[str, NoteType]) -> dict:
+        return anki_types.private_values(self.col, found, notetypes)
+
+    def unblock_private_edits(self, notes, found: Mapping[str, AnkiNote], state,
+                              notetypes: Mapping[str, NoteType]) -> list[int]:
+        return anki_types.unblock_private_edits(self.col, notes, found, state, notetypes)
+
+    def restore_private(self, kept: Mapping[int, Mapping[str, str]]) -> list[int]:
+        return anki_types.restore_private(self.col, kept)
 
     def read_applied(self) -> Applied:
         return read_applied(self.col)

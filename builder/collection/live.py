@@ -12,12 +12,12 @@ from pathlib import Path
 
 from ..commands.collection import APPLIED, KINDS, AnkiCard, AnkiNote, Applied, applied_record, parse_applied
 from ..errors import EnvironmentFault
-from ..pipeline.notetypes import NOTETYPES
+from ..pipeline.notetypes import NOTETYPES, NoteType
 from ..pipeline.render import guid_for
 from .client import Client, Refused, Unreachable
 
 READS = frozenset({"notesByGuid", "notetypeMods", "deckbuildVersion", "collectionPath", "beginUndo", "undoStatus",
-                   "createBackup", "findNotes", "notesInfo", "cardsInfo", "getDecks", "modelNames", "version"})
+                   "createBackup", "backupInterval", "findNotes", "notesInfo", "cardsInfo", "getDecks", "modelNames", "version"})
 
 
 def _reads(action: str, params: dict) -> bool:
@@ -70,34 +70,96 @@ class LiveSession:
             self.call("endUndo", step=self.step)
             self.step = None
 
-    def read_notes(self, ids: Iterable[str], *, since: Mapping[str, int] | None = None) -> dict[str, AnkiNote]:
+    def read_notes(self, ids: Iterable[str], *, since: Mapping[str, int] | None = None,
+                   nids: Mapping[str, int] | None = None, guids: Mapping[str, str] | None = None,
+                   kinds: Mapping[int, str] | None = None) -> dict[str, AnkiNote]:
         """The notes of these items; with `since` (item id -> mod), a note not newer has no fields or tags (empty).
 
-        That is pull's cheap first answer: only the notes edited since the last build travel in full.
+        That is pull's cheap first answer: only the notes edited since the last build travel in full. `guids` are
+        GUIDs known already; the add-on finds notes by GUID, so `nids` (the file route's hint) is not needed.
         """
-        by_guid = {guid_for(item_id): item_id for item_id in ids}
-        known = {guid_for(i): mod for i, mod in (since or {}).items()}
+        guids = guids or {}
+        kinds = {**KINDS, **(kinds or {})}
+        by_guid = {guids.get(item_id) or guid_for(item_id): item_id for item_id in ids}
+        known = {guids.get(i) or guid_for(i): mod for i, mod in (since or {}).items()}
         found = {}
         for guid, nid, mid, mod, fields, tags, decks, cards in self.call("notesByGuid", guids=list(by_guid),
                                                                        since=known):
             item_id = by_guid[guid]
-            found[item_id] = AnkiNote(id=item_id, nid=nid, kind=KINDS.get(mid), fields=tuple(fields or ()),
+            found[item_id] = AnkiNote(id=item_id, nid=nid, kind=kinds.get(mid), fields=tuple(fields or ()),
                                       tags=tuple(tags or ()), mod=mod, decks=tuple(decks),
                                       cards=tuple(AnkiCard(id=cid, ord=ord_, deck=deck, reviews=reviews)
                                                   for cid, ord_, deck, reviews in cards))
         return found
 
-    def notetype_mods(self) -> dict[str, int]:
-        mods = self.call("notetypeMods", ids=[notetype.id for notetype in NOTETYPES.values()])
-        return {kind: mods[str(notetype.id)] for kind, notetype in NOTETYPES.items() if str(notetype.id) in mods}
+    def notetype_mods(self, notetypes: Mapping | None = None) -> dict[str, int]:
+        every = [*NOTETYPES.values(), *(notetypes or {}).values()]
+        mods = self.call("notetypeMods", ids=[notetype.id for notetype in every])
+        return {t.kind: mods[str(t.id)] for t in every if str(t.id) in mods}
+
+    def kinds(self, notetypes: Mapping[str, NoteType]) -> dict[int, str]:
+        """Note type id -> kind: deckbuild's and the tree's own (another type's notes are no item's: kind None)."""
+        return {t.id: t.kind for t in [*NOTETYPES.values(), *notetypes.values()]}
+
+    def check_own_types(self, notetypes: Mapping[str, NoteType], state) -> None:
+        """Refuse (exit 3, before any change) a tree with note types of its own: the live route can't change a
+        note type, switch notes to or from one, or keep private fields yet."""
+        own = sorted(notetypes) or sorted({e.kind for e in state.items.values() if e.kind not in NOTETYPES})
+        if own:
+            raise EnvironmentFault(
+                f"the tree has note types of its own ({', '.join(own)}), which the live route can't handle yet "
+                "(changing a type, switching notes to or from one, private fields): close Anki and run it again "
+                "(--via file); nothing was changed")
+
+    def cannot_switch(self, old: str, new: str) -> str | None:
+        """Why the route can't switch these kinds keeping reviews: only Q/A ↔ cloze goes through the add-on."""
+        if old in NOTETYPES and new in NOTETYPES:
+            return None
+        return ("deckbuild's add-on can't switch a note to or from a note type of your own yet; left as it is: "
+                "push again with Anki closed")
+
+    def removed_guids(self, state, gone: Iterable[str]) -> dict[str, str]:
+        return {}  # only a tree's own types carry GUIDs of their own, and the live route refuses those
+
+    def notetype_fields(self, notetypes: Mapping) -> dict:
+        return {}  # only for a tree's own types, which the live route refuses
 
     def backup(self) -> Path:
         self.saved = Path(str(self.call("createBackup")))
         return self.saved
 
-    def import_package(self, apkg: Path) -> dict[str, list[str]]:
+    def backup_interval(self) -> int:
+        """Anki's minimum time between its automatic backups, in minutes (0, so a backup is made, if not told)."""
+        try:
+            return int(self.client.call("backupInterval"))
+        except (Refused, Unreachable, TypeError, ValueError):
+            return 0
+
+    def import_package(self, apkg: Path, *, by_nid: Mapping[int, str] | None = None) -> dict[str, list[str]]:
         log = self.call("importPackageLog", path=str(apkg.resolve()))
-        return {name: [item_id for _, item_id in log[name]] for name in ("new", "updated", "duplicate", "conflicting")}
+        by_nid = by_nid or {}
+        return {name: [by_nid.get(nid, item_id) for nid, item_id in log[name]]
+                for name in ("new", "updated", "duplicate", "conflicting")}
+
+    def sync_notetypes(self, notetypes: Mapping[str, NoteType]) -> list[str]:
+        self.check_own_types(notetypes, _NO_STATE)
+        return []
+
+    def convert_by_name(self, convert, found: Mapping[str, AnkiNote], notetypes: Mapping[str, NoteType]) -> list:
+        """Switches to or from a tree's own types: none here (push leaves them, listed, before any change)."""
+        if any(self.cannot_switch(old, new) for _, old, new in convert):
+            raise AssertionError("the live route can't switch to or from a tree's own type; push leaves those")
+        return []
+
+    def private_values(self, found: Mapping[str, AnkiNote], notetypes: Mapping[str, NoteType]) -> dict:
+        self.check_own_types(notetypes, _NO_STATE)
+        return {}
+
+    def unblock_private_edits(self, notes, found, state, notetypes: Mapping[str, NoteType]) -> list[int]:
+        return []
+
+    def restore_private(self, kept: Mapping[int, Mapping[str, str]]) -> list[int]:
+        return []
 
     def read_applied(self) -> Applied:
         return parse_applied(self.call("deckbuildConfig", key=APPLIED))
@@ -130,6 +192,15 @@ class LiveSession:
 
     def remove_notes(self, nids: Sequence[int]) -> None:
         self.call("deleteNotes", notes=list(nids))
+
+
+class _NoState:
+    """A state with no items (for checks that only look at the tree's note types)."""
+
+    items: dict = {}
+
+
+_NO_STATE = _NoState()
 
 
 def only_notes(apkg: Path, *, guids: set[str], work: Path) -> Path:

@@ -30,7 +30,6 @@ class PlainSession(LiveSession):
     """The running Anki through AnkiConnect: the calls a LiveSession answers, with AnkiConnect's actions."""
 
     route: str = "ankiconnect"
-    can_convert: bool = False
     can_remove_cards: bool = False
     nids: dict[str, int] = field(default_factory=dict)  # item id -> note id, as the state file records them
 
@@ -44,7 +43,9 @@ class PlainSession(LiveSession):
     def end(self) -> None:
         pass
 
-    def read_notes(self, ids: Iterable[str], *, since: Mapping[str, int] | None = None) -> dict[str, AnkiNote]:
+    def read_notes(self, ids: Iterable[str], *, since: Mapping[str, int] | None = None,
+                   nids: Mapping[str, int] | None = None, guids: Mapping[str, str] | None = None,
+                   kinds: Mapping[int, str] | None = None) -> dict[str, AnkiNote]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
@@ -84,8 +85,16 @@ class PlainSession(LiveSession):
         return {card: deck for deck, ids in (self.call("getDecks", cards=cards) if cards else {}).items()
                 for card in ids}
 
-    def notetype_mods(self) -> dict[str, int]:
+    def notetype_mods(self, notetypes: object = None) -> dict[str, int]:
         return {}  # AnkiConnect doesn't tell
+
+    def cannot_switch(self, old: str, new: str) -> str | None:
+        """AnkiConnect can make no switch that keeps reviews."""
+        return ("AnkiConnect can't switch Q/A ↔ cloze keeping reviews; left as it is: push again with deckbuild's "
+                "add-on, or with Anki closed")
+
+    def backup_interval(self) -> int:
+        return 0  # AnkiConnect can't tell Anki's: every push backs up
 
     def backup(self) -> Path:
         """An exportPackage, with scheduling, of each top-level deck holding deckbuild's notes, beside the collection."""
@@ -103,7 +112,7 @@ class PlainSession(LiveSession):
         self.saved = made[0] if len(made) == 1 else folder
         return self.saved
 
-    def import_package(self, apkg: Path) -> dict[str, list[str]]:
+    def import_package(self, apkg: Path, *, by_nid: object = None) -> dict[str, list[str]]:
         """importPackage (AnkiConnect answers only true), and the outcome per note read before and after."""
         kinds, nids = package_notes(apkg)
         self.nids.update(nids)  # a package's notes keep their note ids in the collection

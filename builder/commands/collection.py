@@ -6,10 +6,11 @@ Reading (`read_notes`, `read_applied`) and writing (`apply_plan` and its steps) 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from ..pipeline.hooks import pause
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import guid_for
 from ..pipeline.state import temp_dir
+from .anki_types import item_ids
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -136,6 +138,27 @@ def backup(col: Collection, path: Path) -> Path:
         raise EnvironmentFault(f"could not back up '{path}' into '{folder}': {err}; nothing was changed") from None
 
 
+def last_backup(path: Path) -> tuple[Path, float] | None:
+    """The newest backup in the `backups` folder beside the collection (Anki's or a push's), with its mtime."""
+    newest = None
+    try:
+        with os.scandir(path.parent / "backups") as listing:
+            for entry in listing:
+                if entry.name.endswith((".colpkg", path.suffix)) and not entry.name.startswith(".") \
+                        and entry.is_file() and entry.stat().st_size:
+                    mtime = entry.stat().st_mtime
+                    if newest is None or mtime > newest[1]:
+                        newest = (Path(entry.path), mtime)
+    except OSError:
+        return None
+    return newest
+
+
+def backup_interval(col: Collection) -> int:
+    """Anki's own minimum time between its automatic backups, in minutes (Preferences → Backups)."""
+    return int(col.get_preferences().backups.minimum_interval_mins)
+
+
 def _keep(made: Path, folder: Path) -> Path:
     """Move a finished backup into `folder` under its name, or its name plus a number if that is taken."""
     stem, suffix = made.stem, made.suffix
@@ -155,36 +178,69 @@ def _keep(made: Path, folder: Path) -> Path:
     raise OSError(f"no free backup name for {made.name}")
 
 
-def read_notes(col: Collection, ids: Iterable[str]) -> dict[str, AnkiNote]:
-    """The collection's notes for these item ids (by GUID), keyed by item id; ids it lacks are left out."""
-    by_guid = {guid_for(item_id): item_id for item_id in ids}
+def read_notes(col: Collection, ids: Iterable[str], *, nids: Mapping[str, int] | None = None,
+               guids: Mapping[str, str] | None = None, kinds: Mapping[int, str] | None = None) -> dict[str, AnkiNote]:
+    """The collection's notes for these item ids (by GUID), keyed by item id; ids it lacks are left out.
+
+    Four set-based queries whose cost follows the number of ids, not the size of the collection:
+    `nids` (the note ids the state file recorded) are read by id, Anki's primary key, and kept where
+    the note there has the item's GUID; only the rest are looked for by GUID, all in one pass (the
+    collection has no index on GUIDs). `guids` are GUIDs known already (a compiled note's, an adopted
+    item's own); `kinds` names the tree's own note types.
+    """
+    guids = guids or {}
+    kinds = {**KINDS, **(kinds or {})}
+    by_guid = {guids.get(item_id) or guid_for(item_id): item_id for item_id in ids}
+    wanted = set(by_guid.values())
+    hinted = sorted({nid for item_id, nid in (nids or {}).items() if item_id in wanted})
+    # Each set goes in as one JSON parameter: one query each, whatever the number of ids.
+    rows = {row[0]: row for row in col.db.all(
+        "select id, guid, mid, mod, flds, tags from notes where id in (select value from json_each(?))",
+        json.dumps(hinted)) if row[1] in by_guid}
+    missing = set(by_guid) - {row[1] for row in rows.values()}
+    if missing:
+        rows.update((row[0], row) for row in col.db.all(
+            "select id, guid, mid, mod, flds, tags from notes where guid in (select value from json_each(?))",
+            json.dumps(sorted(missing))))
+    cards: dict[int, list[tuple[int, int, int]]] = {}
+    for nid, cid, ord_, did in col.db.all(
+            "select nid, id, ord, case when odid then odid else did end from cards "
+            "where nid in (select value from json_each(?)) order by nid, ord", json.dumps(sorted(rows))):
+        cards.setdefault(nid, []).append((cid, ord_, did))
+    reviews = dict(col.db.all("select cid, count() from revlog where cid in (select value from json_each(?)) "
+                              "group by cid", json.dumps([cid for found in cards.values() for cid, _, _ in found])))
+    names: dict[int, str] = {}
     found: dict[str, AnkiNote] = {}
-    guids = list(by_guid)
-    for start in range(0, len(guids), 500):
-        chunk = guids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for nid, guid, mid, mod, flds, tags in col.db.all(
-                f"select id, guid, mid, mod, flds, tags from notes where guid in ({marks})", *chunk):
-            cards = tuple(AnkiCard(id=cid, ord=ord_, deck=col.decks.name(did), reviews=reviews)
-                          for cid, ord_, did, reviews in col.db.all(
-                              "select id, ord, case when odid then odid else did end, "
-                              "(select count() from revlog where cid = cards.id) from cards where nid = ? "
-                              "order by ord", nid))
-            found[by_guid[guid]] = AnkiNote(
-                id=by_guid[guid], nid=nid, kind=KINDS.get(mid), fields=tuple(flds.split("\x1f")),
-                tags=tuple(tags.split()), mod=mod, decks=tuple(dict.fromkeys(card.deck for card in cards)),
-                cards=cards)
+    for nid, guid, mid, mod, flds, tags in rows.values():
+        held = tuple(AnkiCard(id=cid, ord=ord_, deck=names[did] if did in names else names.setdefault(
+                         did, col.decks.name(did)), reviews=reviews.get(cid, 0))
+                     for cid, ord_, did in cards.get(nid, ()))
+        found[by_guid[guid]] = AnkiNote(
+            id=by_guid[guid], nid=nid, kind=kinds.get(mid), fields=tuple(flds.split("\x1f")),
+            tags=tuple(tags.split()), mod=mod, decks=tuple(dict.fromkeys(card.deck for card in held)), cards=held)
     return found
 
 
-def notetype_mods(col: Collection) -> dict[str, int]:
-    """The collection's mod time of each of deckbuild's note types it has."""
+def notetype_mods(col: Collection, notetypes: Mapping | None = None) -> dict[str, int]:
+    """The collection's mod time of each of deckbuild's note types it has (and of the tree's own, `notetypes`)."""
     mods = {}
-    for kind, notetype in NOTETYPES.items():
+    for notetype in [*NOTETYPES.values(), *(notetypes or {}).values()]:
         found = col.models.get(notetype.id)
         if found:
-            mods[kind] = int(found["mod"])
+            mods[notetype.kind] = int(found["mod"])
     return mods
+
+
+def notetype_fields(col: Collection, notetypes: Mapping) -> dict:
+    """The field and template names (a state `Shape`) the collection's copy of each of the tree's own types has."""
+    from ..pipeline.state import Shape
+
+    fields = {}
+    for notetype in notetypes.values():
+        found = col.models.get(notetype.id)
+        if found:
+            fields[notetype.kind] = Shape(tuple(f["name"] for f in found["flds"]), tuple(t["name"] for t in found["tmpls"]))
+    return fields
 
 
 def import_package(col: Collection, apkg: Path):
@@ -271,7 +327,8 @@ class Done:
 
 
 def apply_plan(col: Steps, *, plan: Plan, approved: bool, found: dict[str, AnkiNote], applied: Applied,
-               decks: dict[str, str], apkg: Path, on_deleted: Callable[[list[str]], None]) -> Done:
+               decks: dict[str, str], apkg: Path, on_deleted: Callable[[list[str]], None],
+               notetypes: Mapping | None = None) -> Done:
     """Apply a push's plan to the collection, recording what is done (`Applied`) as soon as Anki holds it.
 
     `col` is a route's session (the file, or the running Anki): the same steps either way.
@@ -284,7 +341,7 @@ def apply_plan(col: Steps, *, plan: Plan, approved: bool, found: dict[str, AnkiN
     convert = [c for c in plan.convert if c[0] not in blocked]
     # Cards a switch would carry into a different fact go first (card 1 stays: the note needs one card).
     col.remove_cards([(found[i].nid, o) for i, o, _, _ in removing if o != 0 and i in {c[0] for c in convert}])
-    log = col.import_package(apkg)
+    log = col.import_package(apkg, by_nid={note.nid: item_id for item_id, note in found.items()})
     pause("push-import")
     if convert or plan.refill:
         applied = replace(applied, converting=tuple(sorted({c[0] for c in convert} | set(plan.refill))))
@@ -293,6 +350,7 @@ def apply_plan(col: Steps, *, plan: Plan, approved: bool, found: dict[str, AnkiN
             nids = [found[i].nid for i, a, b in convert if (a, b) == (old, new)]
             if nids and col.has_notetype(new):
                 col.change_notetype(old=old, new=new, nids=nids, fields=fields, templates=None)
+        col.convert_by_name(convert, found, notetypes or {})  # to or from the tree's own types
         pause("push-convert")
         col.refill(notes=[found[i] for i in applied.converting], apkg=apkg)  # the build's content and mod
         applied = replace(applied, converting=())
@@ -317,8 +375,8 @@ def apply_plan(col: Steps, *, plan: Plan, approved: bool, found: dict[str, AnkiN
     return Done(log=log, blocked=tuple(sorted(blocked)), deleted=tuple(done))
 
 
-def _import_log(col: Collection, apkg: Path) -> dict[str, list[str]]:
-    """Import the package; the item ids of its notes by outcome (both note types end with the Id field)."""
+def _import_log(col: Collection, apkg: Path, *, by_nid: Mapping[int, str] | None = None) -> dict[str, list[str]]:
+    """Import the package; the item ids of its notes by outcome (by note id, else by the Id field deckbuild's two
+    note types end with)."""
     log = import_package(col, apkg)
-    return {name: [entry.fields[-1] for entry in getattr(log, name)]
-            for name in ("new", "updated", "duplicate", "conflicting")}
+    return {name: item_ids(getattr(log, name), by_nid or {}) for name in ("new", "updated", "duplicate", "conflicting")}

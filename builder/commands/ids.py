@@ -53,6 +53,8 @@ def assign_ids(*, cards_dir: Path) -> list[tuple[str, str]]:
         wanted = []
         for index, item, line in _items(doc):
             text = next((item[key] for key in ("question", "cloze") if isinstance(item.get(key), str)), None)
+            if text is None and isinstance(item.get("fields"), dict):  # an item of a note type of notetypes.yaml
+                text = next((value for value in item["fields"].values() if isinstance(value, str)), None)
             if "id" in item or text is None:
                 continue  # an item with neither is left for `check` to explain
             new_id = _unique(slugify(text), taken)

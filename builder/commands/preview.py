@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..pipeline.build import Compiled, compile_clean
 from ..model import Media
-from ..pipeline.notetypes import NOTETYPES
+from ..pipeline.notetypes import NOTETYPES, notetype_of
+from ..pipeline.render import AUDIO
 from ..pipeline.output import PREVIEW_MARK, check_output, environment, marked_by
 from ..pipeline.state import write_atomic
 from ..pipeline.validate import CLOZE_TOKEN
@@ -99,7 +100,7 @@ def render_template(template: str, *, fields: dict[str, str], ordinal: int, ques
                     front: str = "") -> str:
     """Anki's template syntax as deckbuild's templates use it: fields, sections, FrontSide, cloze."""
     def section(match: re.Match) -> str:
-        filled = not _EMPTY.fullmatch(fields[match[2]])
+        filled = not _EMPTY.fullmatch(fields.get(match[2], ""))
         return match[3] if filled == (match[1] == "#") else ""
 
     while (expanded := _SECTION.sub(section, template)) != template:
@@ -111,7 +112,7 @@ def render_template(template: str, *, fields: dict[str, str], ordinal: int, ques
             return front
         if name.startswith("cloze:"):
             return reveal_cloze(fields[name.removeprefix("cloze:")], ordinal=ordinal, question=question)
-        return fields[name]
+        return fields.get(name.rpartition(":")[2].strip(), "")  # another filter (text:, hint:) shows the field
 
     return _TAG.sub(tag, template)
 
@@ -120,8 +121,9 @@ def render_cards(*, compiled: Compiled) -> list[Card]:
     """Every card of every note, in file order, each side rendered as Anki would."""
     cards = []
     for note, item in zip(compiled.notes, compiled.tree.items, strict=True):
-        notetype = NOTETYPES[note.kind]
-        fields = dict(zip(notetype.fields, note.fields, strict=True))
+        notetype = notetype_of(note.kind, compiled.tree.notetypes)
+        fields = {**dict(zip(notetype.fields, note.fields, strict=True)), "Deck": note.deck,
+                  "Subdeck": note.deck.rpartition("::")[2], "Tags": " ".join(note.tags), "Type": notetype.name}
         for ord_ in note.ords:
             name, qfmt, afmt = notetype.templates[0 if notetype.cloze else ord_]
             question = render_template(qfmt, fields=fields, ordinal=ord_ + 1, question=True)
@@ -133,11 +135,18 @@ def render_cards(*, compiled: Compiled) -> list[Card]:
 
 
 def _inline(fragment: str, *, media: tuple[Media, ...]) -> str:
-    """Card HTML with its packaged images replaced by data: URIs, so the page stands alone."""
+    """Card HTML with its packaged images and sounds as data: URIs, so the page stands alone; a sound plays in an
+    <audio> element, where Anki shows its play button."""
     for image in media:
-        kind = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
+        sound = image.name.lower().endswith(AUDIO)
+        if f'src="{image.name}"' not in fragment and not (sound and f"[sound:{image.name}]" in fragment):
+            continue
+        kind = mimetypes.guess_type(image.name)[0] or ("audio/mpeg" if sound else "application/octet-stream")
         data = base64.b64encode(image.path.read_bytes()).decode("ascii")
         fragment = fragment.replace(f'src="{image.name}"', f'src="data:{kind};base64,{data}"')
+        if sound:
+            fragment = fragment.replace(f"[sound:{image.name}]", f'<audio controls src="data:{kind};base64,{data}" '
+                                                                  f'title="{html.escape(image.name)}"></audio>')
     return fragment
 
 
@@ -174,7 +183,7 @@ applyFilter();
 """
 
 
-def page(*, cards: list[Card], title: str) -> str:
+def page(*, cards: list[Card], title: str, notetypes: dict | None = None) -> str:
     """The whole preview page: note-type CSS, one section per deck, and the filter box."""
     esc = html.escape
     decks: dict[str, list[Card]] = {}
@@ -194,7 +203,7 @@ def page(*, cards: list[Card], title: str) -> str:
                 f'<div class="card card{card.ord + 1}">{_inline(card.answer, media=card.media)}</div></section>'
                 f'</div></article>')
         body.append("</section>")
-    css = "\n".join(dict.fromkeys(notetype.css for notetype in NOTETYPES.values()))
+    css = "\n".join(dict.fromkeys(t.css for t in [*NOTETYPES.values(), *(notetypes or {}).values()]))
     return (
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n{PREVIEW_MARK}\n'
         f"<title>{esc(title)}</title>\n<style>\n{css}</style>\n<style>\n{PAGE_CSS}</style></head>\n<body>\n"
@@ -212,7 +221,9 @@ def write_preview(*, cards_dir: Path, output: Path, force: bool = False) -> int:
     """
     check_output(output, cards_dir=cards_dir, ours=marked_by(PREVIEW_MARK), what="a preview page deckbuild wrote",
                  force=force)
-    cards = render_cards(compiled=compile_clean(cards_dir)[0])
+    compiled = compile_clean(cards_dir)[0]
+    cards = render_cards(compiled=compiled)
     with environment(output, "write"):
-        write_atomic(output, page(cards=cards, title=f"deckbuild preview: {cards_dir.as_posix()}").encode("utf-8"))
+        write_atomic(output, page(cards=cards, title=f"deckbuild preview: {cards_dir.as_posix()}",
+                                  notetypes=compiled.tree.notetypes).encode("utf-8"))
     return len(cards)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ContentError
 from ..model import Item, Note, Problem
@@ -21,10 +22,15 @@ from ..pipeline.state import FILENAME, Entry, State, save_state
 from ..pipeline.validate import validate_deck
 from ..collection.file import FileSession
 from ..collection.route import session
+from .anki_types import kinds_by_id
 from .collection import AnkiNote, copy_to, opened
+from .typedpull import typed_changes, typed_digest, typed_keys
 from .push import removed_items
 from .unrender import same_html, to_markdown
 from .yamledit import Change, Edited, edit, write
+
+if TYPE_CHECKING:
+    from ..pipeline.cache import Cache
 
 BOOKKEEPING = frozenset({"leech", "marked"})  # tags Anki adds by itself; never pulled, never compared
 FIELDS = {"qa": ("question", "answer", "extra"), "cloze": ("cloze", "extra")}  # YAML keys by Anki field index
@@ -86,22 +92,32 @@ def locked_for(cards_dir: Path, collection: Path, *, dry_run: bool) -> Iterator[
 
 
 def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_run: bool = False,
-         via: str | None = None) -> PullReport:
-    """Bring each note edited in Anki since the last build into its item, unless its YAML changed too."""
+         cache: Cache | None = None, via: str | None = None) -> PullReport:
+    """Bring each note edited in Anki since the last build into its item, unless its YAML changed too.
+
+    The tree is compiled through `cache` (build's), which gives the same items and notes as compiling afresh.
+    """
     with locked_for(cards_dir, collection, dry_run=dry_run):  # from the state's first read to its last write
-        return _pull(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run, via=via)
+        return _pull(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run, cache=cache,
+                     via=via)
 
 
-def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, via: str | None) -> PullReport:
+def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, cache: Cache | None,
+          via: str | None) -> PullReport:
     """The pull, under the locks."""
-    compiled, state = compile_clean(cards_dir)
+    compiled, state = compile_clean(cards_dir, cache=cache)
     pairs = list(zip(compiled.tree.items, compiled.notes))
     gone = removed_items(state, (note.id for note in compiled.notes))
+    notetypes = compiled.tree.notetypes
     with _reading(collection, command="pull", dry_run=dry_run, via=via,
                   nids={key: entry.nid for key, entry in state.items.items()}) as col:
+        col.check_own_types(notetypes, state)  # the live route refuses a tree with its own note types
         # Only notes newer than the last build can have been edited in Anki: the others' mods and decks suffice.
         anki = col.read_notes([note.id for note in compiled.notes] + gone,
-                              since={key: entry.mod for key, entry in state.items.items()})
+                              since={key: entry.mod for key, entry in state.items.items()},
+                              nids={key: entry.nid for key, entry in state.items.items()},
+                              guids={**col.removed_guids(state, gone), **{n.id: n.guid for n in compiled.notes}},
+                              kinds=kinds_by_id(notetypes))
         route = col.describe()
     outcomes: list[Outcome] = []
     files: dict[str, _FileEdits] = {}
@@ -113,7 +129,7 @@ def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: boo
             continue
         outcomes += _moved(item, note, found)
         base = state.items.get(note.id)
-        verdict, outcome = _three_way(item, note, found, base=base, prefer=prefer)
+        verdict, outcome = _three_way(item, note, found, base=base, prefer=prefer, notetypes=notetypes)
         outcomes += [outcome] if outcome else []
         if verdict == "agreed" and base is not None and base.digest != note.digest:
             items[note.id] = base._replace(digest=note.digest, mod=found.mod)  # the YAML was changed to Anki's text
@@ -121,8 +137,11 @@ def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: boo
             # The next build must be newer than the Anki edit, so that the import replaces the edit.
             items[note.id] = (base or _entry(note, found)._replace(digest=""))._replace(mod=found.mod)
         elif verdict == "anki":
-            edits = files.setdefault(item.path, _FileEdits(doc=_load(Path(item.path), item.path)))
-            outcomes += _changes(item, note, found, edits)
+            if item.path not in files:  # each file read once, however many of its items are pulled
+                files[item.path] = _FileEdits(doc=_load(Path(item.path), item.path))
+            edits = files[item.path]
+            outcomes += typed_changes(item, note, found, edits, notetypes=notetypes) if item.notetype else \
+                _changes(item, note, found, edits)
     for item_id in gone:
         if item_id in anki:
             outcomes.append(Outcome(place="", id=item_id, kind="removed", detail=(
@@ -133,7 +152,7 @@ def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: boo
         for item_id, found in edits.pulled.items():
             base = state.items.get(item_id) or _entry(notes[item_id], found)
             items[item_id] = base._replace(digest=digests[item_id], mod=found.mod)
-    new_state = State(items=items, notetypes=state.notetypes)
+    new_state = State(items=items, notetypes=state.notetypes, fields=state.fields)
     if not dry_run:
         write(edited)
         if new_state != state:
@@ -142,19 +161,20 @@ def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: boo
 
 
 def _three_way(item: Item, note: Note, found: AnkiNote, *, base: Entry | None,
-               prefer: str | None) -> tuple[str, Outcome | None]:
+               prefer: str | None, notetypes: dict | None = None) -> tuple[str, Outcome | None]:
     """Which side wins for one note (none, agreed, anki, yaml, conflict), and the line that says so, if any.
 
     Anki's side changed if its `mod` is newer than the base's and its content hash differs (Anki
     stamps `mod` for its own bookkeeping too, such as tagging a leech).
     """
-    changed_in_anki = base is None or (found.mod > base.mod and _digest(found) != base.digest)
+    digest = _digest(found, notetypes)
+    changed_in_anki = base is None or (found.mod > base.mod and digest != base.digest)
     changed_in_yaml = base is None or note.digest != base.digest
     place = f"{item.path}:{item.line}"
     if not changed_in_anki:
         return "none", None
-    if _same(note, found):
-        if _digest(found) == note.digest:
+    if _same(note, found, notetypes):
+        if digest == note.digest:
             return "agreed", None
         return "agreed", Outcome(place=place, id=note.id, kind="kept", detail=(
             "edited in Anki only in fields pull never writes back (source, quote, hint); left as it is"))
@@ -168,7 +188,7 @@ def _three_way(item: Item, note: Note, found: AnkiNote, *, base: Entry | None,
             f"a {found.kind or 'foreign'} note in Anki, a {note.kind} item in the YAML, edited in Anki; "
             "push converts it and the Anki edit is lost: copy it by hand, or --prefer yaml"))
     return "conflict", Outcome(place=place, id=note.id, kind="conflict", detail=(
-        f"{', '.join(_differing(note, found))} changed in Anki and in the YAML; "
+        f"{', '.join(_differing(note, found, notetypes))} changed in Anki and in the YAML; "
         "--prefer anki or --prefer yaml settles it"))
 
 
@@ -187,9 +207,12 @@ def _restore_state(*, cards_dir: Path, collection: Path, dry_run: bool, via: str
     errors = [p for p in compiled.problems if p.is_error]
     if errors:
         raise ContentError(errors)
+    own = compiled.tree.notetypes
     with _reading(collection, command="pull --restore-state", dry_run=dry_run, via=via) as col:
-        anki = col.read_notes([note.id for note in compiled.notes])
-        mods = col.notetype_mods()
+        col.check_own_types(own, State(items={}))  # the live route refuses a tree with its own note types
+        anki = col.read_notes([note.id for note in compiled.notes], guids={n.id: n.guid for n in compiled.notes},
+                              kinds=kinds_by_id(own))
+        mods, fields = col.notetype_mods(own), col.notetype_fields(own)
         route = col.describe()
     items, outcomes = {}, []
     for item, note in zip(compiled.tree.items, compiled.notes):
@@ -200,12 +223,13 @@ def _restore_state(*, cards_dir: Path, collection: Path, dry_run: bool, via: str
             else found.decks[0]
         digest = note.digest if found.kind == note.kind else ""  # a switched kind must still count as changed
         items[note.id] = Entry(digest, found.mod, deck, found.nid, found.kind or note.kind)
-        if found.kind == note.kind and not _same(note, found):
+        if found.kind == note.kind and not _same(note, found, own):
             outcomes.append(Outcome(place=f"{item.path}:{item.line}", id=note.id, kind="differs", detail=(
                 "Anki's note and the YAML disagree; Anki's is kept until the YAML changes")))
-    notetypes = {kind: (NOTETYPES[kind].digest, mod) for kind, mod in mods.items()}
+    every = {**NOTETYPES, **{t.kind: t for t in own.values()}}
+    notetypes = {kind: (every[kind].digest, mod) for kind, mod in mods.items()}
     if not dry_run:
-        save_state(cards_dir, State(items=items, notetypes=notetypes))
+        save_state(cards_dir, State(items=items, notetypes=notetypes, fields=fields))
     outcomes.append(Outcome(place=shown(cards_dir, cards_dir / FILENAME), id=f"{len(items)} notes",
                             kind="restored", detail="ids and mods from the collection"
                             + ("; dry run, nothing written" if dry_run else "")))
@@ -237,10 +261,12 @@ def _anki_tags(found: AnkiNote) -> tuple[str, ...]:
     return tuple(sorted(t for t in found.tags if t.casefold() not in BOOKKEEPING))
 
 
-def _digest(found: AnkiNote) -> str:
+def _digest(found: AnkiNote, notetypes: dict | None = None) -> str:
     """The note's content hash as the state file would record it, had a build emitted it."""
     if found.kind is None:
         return ""
+    if found.kind not in NOTETYPES:
+        return typed_digest(found, notetypes or {}, tags=_anki_tags(found))
     return note_digest(kind=found.kind, fields=found.fields, tags=_anki_tags(found))
 
 
@@ -249,14 +275,14 @@ def _entry(note: Note, found: AnkiNote) -> Entry:
     return Entry(note.digest, found.mod, note.deck, found.nid, note.kind)
 
 
-def _same(note: Note, found: AnkiNote) -> bool:
+def _same(note: Note, found: AnkiNote, notetypes: dict | None = None) -> bool:
     """Whether Anki's note has the YAML's text and tags, whitespace aside."""
-    return found.kind == note.kind and not _differing(note, found)
+    return found.kind == note.kind and not _differing(note, found, notetypes)
 
 
-def _differing(note: Note, found: AnkiNote) -> list[str]:
+def _differing(note: Note, found: AnkiNote, notetypes: dict | None = None) -> list[str]:
     """The YAML keys whose text differs between Anki's note and the YAML's, and 'tags'."""
-    keys = [key for index, key in enumerate(FIELDS.get(note.kind, ()))
+    keys = [key for index, key in typed_keys(note.kind, notetypes or {}, FIELDS)
             if index < len(found.fields) and not same_html(found.fields[index], note.fields[index])]
     if {t.casefold() for t in _anki_tags(found)} != {t.casefold() for t in note.tags}:
         keys.append("tags")
@@ -375,8 +401,11 @@ def _apply(files: dict[str, _FileEdits], *, compiled: Compiled,
                 "copy it by hand, or --prefer yaml")) for line in lines]
             continue
         found: list[Problem] = []
-        items = validate_deck(result.doc, sources=compiled.tree.sources, problems=found)
-        notes = [render_item(item, sources=compiled.tree.sources, media=media, problems=found) for item in items]
+        own = compiled.tree.notetypes
+        items = validate_deck(result.doc, sources=compiled.tree.sources, problems=found, notetypes=own)
+        # Only the pulled items changed: the file's other items rendered without errors a moment ago.
+        notes = [render_item(item, sources=compiled.tree.sources, media=media, problems=found, notetypes=own)
+                 for item in items if item.id in edits.pulled]
         problems += [Problem(path=p.path, line=p.line, message=f"after pulling from Anki: {p.message}")
                      for p in found if p.is_error]
         digests.update((n.id, n.digest) for n in notes if n.id in edits.pulled)

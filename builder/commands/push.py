@@ -8,13 +8,14 @@ last build recorded, so a push stopped at any point is finished by the next one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import EnvironmentFault
 from ..pipeline.build import Summary, build, compile_clean, default_output, tree_locked
+from ..pipeline.cache import Cache
 from ..pipeline.hooks import pause
 from ..pipeline.lock import collection_lock, locked
 from ..pipeline.notetypes import NOTETYPES
@@ -22,10 +23,8 @@ from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
 from ..collection.route import session
-from .collection import AnkiNote, Applied, apply_plan
+from .collection import AnkiNote, Applied, apply_plan, last_backup
 
-if TYPE_CHECKING:
-    from ..pipeline.cache import Cache
 
 # A switch keeps card numbers. Only card 1 is the same fact on both sides (the forward card, c1):
 # a reverse card asks the other way round and a c2 hides another part, so neither has a counterpart.
@@ -51,8 +50,7 @@ class Plan:
 
     def lines(self) -> list[str]:
         """What the plan will do, one line each, for diff (= push --dry-run)."""
-        lines = [f"convert: {i} from {NOTETYPES[a].name} to {NOTETYPES[b].name} (reviews kept)"
-                 for i, a, b in self.convert]
+        lines = [f"convert: {i} from {_name(a)} to {_name(b)} (reviews kept)" for i, a, b in self.convert]
         lines += [f"remove card: {i} {name} ({_reviews(n)}; the build no longer makes it; push --yes removes it)"
                   for i, _, n, name in self.remove]
         return lines
@@ -63,15 +61,22 @@ def _reviews(count: int) -> str:
 
 
 def _card(kind: str, ord_: int) -> str:
-    """A card's name as the user sees it: c<n> of a cloze, 'forward'/'reverse' of a Q/A note."""
+    """A card's name as the user sees it: c<n> of a cloze, 'forward'/'reverse' of a Q/A note, else its number."""
+    if kind not in NOTETYPES:
+        return f"card {ord_ + 1}"
     return f"c{ord_ + 1}" if kind == "cloze" else ("forward" if ord_ == 0 else "reverse")
+
+
+def _name(kind: str) -> str:
+    """A note type's name as Anki shows it."""
+    return NOTETYPES[kind].name if kind in NOTETYPES else kind.removeprefix("type:")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PushReport:
     """What a push did to the collection."""
 
-    backup: Path
+    backup: Path | None  # None when none was due (`no_backup` says why)
     summary: Summary
     added: int
     updated: int
@@ -85,14 +90,19 @@ class PushReport:
     removed_cards: tuple[tuple[str, str, int], ...] = ()  # (id, card, reviews)
     kept_cards: tuple[tuple[str, str, int], ...] = ()
     not_converted: tuple[str, ...] = ()  # switches that would remove a card, without --yes
-    unconverted: tuple[str, ...] = ()  # Q/A <-> cloze switches the route can't make keeping reviews (AnkiConnect)
+    unconverted: tuple[tuple[str, str], ...] = ()  # (id, why): switches the route can't make keeping reviews
     route: str = ""  # how the collection was reached
+    no_backup: str = ""  # why no backup was made, when none was
+    retyped: tuple[str, ...] = ()  # the tree's own note types changed in place (fields mapped by name)
+    private: int = 0  # notes whose private fields the import changed and push put back
 
     def lines(self) -> list[str]:
         """One line per thing done, then a summary."""
-        lines = [f"backup: {self.backup}"]
-        lines += [f"converted: {i} from {NOTETYPES[a].name} to {NOTETYPES[b].name} (reviews kept)"
-                  for i, a, b in self.converted]
+        lines = [f"backup: {self.backup}" if self.backup is not None else f"backup: none made ({self.no_backup})"]
+        lines += [f"note type changed: {name} (fields and templates mapped by name, reviews kept)"
+                  for name in self.retyped]
+        lines += [f"converted: {i} from {_name(a)} to {_name(b)} (reviews kept)" for i, a, b in self.converted]
+        lines += [f"kept the private fields of {self.private} notes"] if self.private else []
         lines += [f"moved: {i} from {a} to {b}" for i, a, b in self.moved]
         lines += [f"left in {a}: {i} (moved there by hand, not where deckbuild put it; the YAML says {b})"
                   for i, a, b in self.left]
@@ -103,8 +113,7 @@ class PushReport:
         lines += [f"not removed: card {i} {c} ({_reviews(n)}; the build no longer makes it; push --yes removes it)"
                   for i, c, n in self.kept_cards]
         lines += [f"not converted: {i} (the switch removes a card; push --yes does it)" for i in self.not_converted]
-        lines += [f"not converted: {i} (AnkiConnect can't switch Q/A ↔ cloze keeping reviews; left as it is: push "
-                  "again with deckbuild's add-on, or with Anki closed)" for i in self.unconverted]
+        lines += [f"not converted: {i} ({why})" for i, why in self.unconverted]
         lines += [f"conflicting: {i} (the note type was changed in Anki; undo that in Tools → Manage Note Types)"
                   for i in self.conflicting]
         lines.append(f"pushed {self.summary.output}: {self.added} added, {self.updated} updated, "
@@ -116,7 +125,14 @@ class PushReport:
 def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force: bool = False, yes: bool = False,
          confirm: Callable[[Sequence[str]], bool] | None = None, cache: Cache | None = None,
          via: str | None = None) -> PushReport:
-    """Build the tree, back the collection up, and apply the build to it; `confirm` asks before removing."""
+    """Build the tree, back the collection up when `backup_reason` says so, and apply the build to it.
+
+    `confirm` asks before removing. The plan is made before the build (which never touches the
+    collection), so that the backup, when one is due, comes before anything is written. `via` picks
+    the route (the file, or the running Anki); both make the same plan.
+    """
+    # The tree is compiled twice (to plan, then by the build): held in memory, the second reads nothing again.
+    cache = cache if cache is not None and cache.in_memory else Cache(cache.folder if cache else None, memory=True)
     with tree_locked(cards_dir):
         compiled, before = compile_clean(cards_dir, cache=cache)  # every content error before anything is touched
         output = output or default_output(compiled.notes)
@@ -125,43 +141,85 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
         with locked(collection_lock(collection)) if collection.is_file() else tree_locked(cards_dir), \
                 session(collection, command="push", via=via, undo="deckbuild push",
                         nids={key: entry.nid for key, entry in before.items.items()}) as col:
-            saved = col.backup()
-            pause("push-backup")
-            summary = build(cards_dir=cards_dir, output=output, force=force, cache=cache)
-            pause("push-build")
-            state = read_state(cards_dir, shown=str(cards_dir / FILENAME))[0]
+            notetypes = compiled.tree.notetypes
+            col.check_own_types(notetypes, before)  # the live route refuses what it can't do yet, before any change
             tree_ids = [note.id for note in compiled.notes]
-            gone = removed_items(state, tree_ids)
+            gone = removed_items(before, tree_ids)  # the build keeps every tombstone: the same ids after it
             applied = col.read_applied()
-            found = col.read_notes(tree_ids + gone)
+            nids = {key: entry.nid for key, entry in before.items.items()}
+            guids = {**col.removed_guids(before, gone), **{note.id: note.guid for note in compiled.notes}}
+            found = col.read_notes(tree_ids + gone, nids=nids, guids=guids, kinds=col.kinds(notetypes))
             plan = make_plan(notes=compiled.notes, found=found, gone=gone, applied=applied,
-                             decks=tree_decks(compiled.notes, before) | tree_decks((), state))
-            unconverted = ()
-            if not getattr(col, "can_convert", True):  # AnkiConnect: the switches are left, untouched
-                unconverted = tuple(i for i, _, _ in plan.convert)
-                plan = replace(plan, convert=(), remove=tuple(r for r in plan.remove if r[0] not in unconverted))
+                             decks=tree_decks(compiled.notes, before))
+            plan, unconverted = _routable(plan, col)
             asked = plan.needs_yes()
             approved = bool(asked) and (yes or (confirm is not None and confirm(asked)))
             if approved and plan.remove and not getattr(col, "can_remove_cards", True):
                 raise EnvironmentFault("AnkiConnect can't remove cards the build no longer makes: push with "
                                        "deckbuild's add-on, or with Anki closed; nothing was changed")
+            # A tree with its own note types may change them in the collection (sync_notetypes): always back up.
+            reason = None if notetypes else backup_reason(plan, approved=approved, last=last_backup(collection),
+                                                          interval=col.backup_interval())
+            saved = col.backup() if reason is None else None
+            pause("push-backup")
+            summary = build(cards_dir=cards_dir, output=output, force=force, cache=cache)
+            pause("push-build")
+            retyped = col.sync_notetypes(notetypes)  # before the import, which would refuse a changed type's notes
+            if retyped:  # a type changed in place: its notes are read again, and the plan made again
+                found = col.read_notes(tree_ids + gone, nids=nids, guids=guids, kinds=col.kinds(notetypes))
+                plan = make_plan(notes=compiled.notes, found=found, gone=gone, applied=applied,
+                                 decks=tree_decks(compiled.notes, before))
+            private = col.private_values(found, notetypes)
+            col.unblock_private_edits(compiled.notes, found, before, notetypes)
             done = apply_plan(col, plan=plan, approved=approved, found=found, applied=applied,
                               decks={note.id: note.deck for note in compiled.notes}, apkg=summary.output,
-                              on_deleted=lambda ids: _prune(cards_dir, ids))
+                              on_deleted=lambda ids: _prune(cards_dir, ids), notetypes=notetypes)
+            kept_private = col.restore_private(private)
     convert = [c for c in plan.convert if c[0] not in done.blocked]
     converted_ids = {i for i, _, _ in convert}
     log = done.log
     return PushReport(
-        backup=saved, summary=summary, added=len(log["new"]),
+        backup=saved, no_backup=reason or "", summary=summary, added=len(log["new"]),
         updated=len([i for i in log["updated"] if i not in converted_ids]) + len(convert) + len(plan.refill),
         unchanged=len([i for i in log["duplicate"] if i not in converted_ids and i not in plan.refill]),
         conflicting=tuple(i for i in log["conflicting"]
-                          if i not in converted_ids and i not in done.blocked and i not in unconverted),
+                          if i not in converted_ids and i not in done.blocked and i not in dict(unconverted)),
         converted=tuple(convert), moved=plan.moves, left=plan.left, deleted=done.deleted,
         kept=tuple((i, n) for i, n in plan.delete if i not in done.deleted),
         removed_cards=tuple((i, name, n) for i, _, n, name in plan.remove if approved),
         kept_cards=tuple((i, name, n) for i, _, n, name in plan.remove if not approved),
-        not_converted=done.blocked, unconverted=unconverted, route=col.describe())
+        not_converted=done.blocked, unconverted=unconverted, route=col.describe(), retyped=tuple(retyped),
+        private=len(kept_private))
+
+
+def _routable(plan: Plan, col) -> tuple[Plan, tuple[tuple[str, str], ...]]:
+    """The plan without the switches the route can't make keeping reviews (and their cards' removals); those left."""
+    unconverted = tuple((i, why) for i, a, b in plan.convert if (why := col.cannot_switch(a, b)))
+    if not unconverted:
+        return plan, ()
+    left = {i for i, _ in unconverted}
+    return replace(plan, convert=tuple(c for c in plan.convert if c[0] not in left),
+                   remove=tuple(r for r in plan.remove if r[0] not in left)), unconverted
+
+
+def backup_reason(plan: Plan, *, approved: bool, last: tuple[Path, float] | None, interval: int,
+                  now: float | None = None) -> str | None:
+    """Why this push needs no backup, or None when it must make one.
+
+    A backup is made before a push that converts, moves, or (approved) deletes notes or removes cards,
+    and before any push when the newest backup beside the collection (`last`: its path and mtime) is
+    missing or older than Anki's own backup interval (`interval` minutes): a push that only imports
+    changes nothing the YAML and that backup can't restore.
+    """
+    if plan.convert or plan.refill or plan.moves or (approved and (plan.delete or plan.remove)):
+        return None
+    if last is None:
+        return None
+    age = ((time.time() if now is None else now) - last[1]) / 60
+    if age < 0 or age >= interval:
+        return None
+    return (f"it only imports; the last backup, {last[0]}, is {int(age)} min old, within Anki's backup interval "
+            f"of {interval} min")
 
 
 def make_plan(*, notes: Sequence[Note], found: dict[str, AnkiNote], gone: Sequence[str], applied: Applied,
@@ -180,7 +238,9 @@ def make_plan(*, notes: Sequence[Note], found: dict[str, AnkiNote], gone: Sequen
             continue
         if current.kind != note.kind:
             convert.append((note.id, current.kind, note.kind))
-            keep = set(note.ords) & SAME_FACT
+            # To or from a tree's own type, cards follow their templates by name (anki_types.convert_by_name).
+            keep = set(note.ords) & SAME_FACT if current.kind in NOTETYPES and note.kind in NOTETYPES \
+                else {card.ord for card in current.cards}
         else:
             keep = set(note.ords)
             if note.id in applied.converting:
@@ -220,4 +280,4 @@ def _prune(cards_dir: Path, deleted: Sequence[str]) -> None:
     if problems or not any(i in state.items for i in deleted):
         return
     save_state(cards_dir, State(items={k: e for k, e in state.items.items() if k not in deleted},
-                                notetypes=state.notetypes))
+                                notetypes=state.notetypes, fields=state.fields))

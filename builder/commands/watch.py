@@ -20,7 +20,8 @@ from ..pipeline.state import FILENAME
 # What a build reads: deck files and sources.yaml, images the cards show, and sources' article texts.
 # Everything else, above all the state file and the .apkg a build writes, never starts a build.
 WATCHED = frozenset({".yaml", ".yml", ".txt", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif",
-                     ".bmp", ".tif", ".tiff", ".ico"})
+                     ".bmp", ".tif", ".tiff", ".ico", ".mp3", ".ogg", ".oga", ".wav", ".m4a", ".flac", ".opus",
+                     ".aac", ".webm", ".mp4"})
 # How often, in ms, the watcher wakes with nothing to report; the first wake runs the first build.
 _IDLE_MS = 200
 

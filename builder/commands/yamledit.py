@@ -32,6 +32,7 @@ class Change:
     key: str
     value: Value
     after: str | None = None
+    within: str | None = None  # the item's mapping the key is in (`fields` of a note type's item), or the item
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,6 +86,8 @@ def expected(data: Map, changes: Sequence[Change]) -> dict:
     plain = copy.deepcopy(_plain(data))
     for change in changes:
         item = plain["cards"][change.item]
+        if change.within is not None:
+            item = item[change.within]
         if change.value is None:
             item.pop(change.key, None)
         elif isinstance(change.value, tuple):
@@ -123,6 +126,13 @@ def _splices(text: str, item: yaml.MappingNode, change: Change, *, newline: str)
     if not isinstance(item, yaml.MappingNode) or not item.value:
         raise _CantEdit
     pairs = {k.value: (k, v) for k, v in item.value}
+    if change.within is not None:
+        if change.within not in pairs:
+            raise _CantEdit
+        item = pairs[change.within][1]
+        if not isinstance(item, yaml.MappingNode) or not item.value:
+            raise _CantEdit
+        pairs = {k.value: (k, v) for k, v in item.value}
     flow = bool(item.flow_style)
     if change.key in pairs:
         key, node = pairs[change.key]

@@ -14,11 +14,11 @@ from ..errors import ContentError, UsageError
 from .cache import Cache
 from .compile import Compiled, Progress, compile_tree, shown
 from ..model import Note
-from .notetypes import NOTETYPES
+from .notetypes import NOTETYPES, NoteType
 from .output import check_output, environment
 from .package import Row, pack_apkg
 from .lock import locked, tree_lock
-from .state import FILENAME, MAX_MOD, MAX_NID, Entry, State, commit, read_state, temp_dir
+from .state import FILENAME, MAX_MOD, MAX_NID, Entry, Shape, State, commit, read_state, temp_dir
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Summary:
@@ -35,6 +35,8 @@ class Summary:
     moved: tuple[tuple[str, str, str], ...]
     rekinded: tuple[tuple[str, str, str], ...]
     restored: tuple[str, ...] = ()  # items back in the tree with the note id and mod they had
+    retyped: tuple[tuple[str, Shape, Shape], ...] = ()  # (type, old fields and templates, new ones)
+    private: tuple[str, ...] = ()  # the tree's own types with private fields (a manual import clears them)
 
 
 def compile_clean(cards_dir: Path, *, cache: Cache | None = None, progress: Progress | None = None,
@@ -93,16 +95,22 @@ def _build(*, cards_dir: Path, output: Path | None, cache: Cache | None, progres
         output = default_output(compiled.notes)
         check_output(output, cards_dir=cards_dir, force=force)
     stamp = now()
-    rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp)
+    rows, new_state, summary = plan(compiled.notes, state=state, stamp=stamp, notetypes=compiled.tree.notetypes)
+    chunks = cache.deflated(cards_dir) if cache is not None else None  # the last package's, mostly the same
     with environment(output, "write"), temp_dir(output.parent) as work:
-        package = pack_apkg(rows=rows, notetype_mods=new_state.notetype_mods, work=work)
+        package = pack_apkg(rows=rows, notetype_mods=new_state.notetype_mods, work=work, chunks=chunks,
+                            notetypes=compiled.tree.notetypes)
         size = package.stat().st_size
         with environment(cards_dir, "write the state file into"):
             commit(cards_dir=cards_dir, package=package, output=output, state=new_state)
-    return Summary(output=output, size=size, **summary)
+    if chunks is not None:
+        cache.keep_deflated(cards_dir, chunks)  # type: ignore[union-attr]
+    private = tuple(t.name for t in compiled.tree.notetypes.values() if t.private)
+    return Summary(output=output, size=size, private=private, **summary)
 
 
-def plan(notes: tuple[Note, ...], *, state: State, stamp: int) -> tuple[list[Row], State, dict]:
+def plan(notes: tuple[Note, ...], *, state: State, stamp: int,
+         notetypes: dict[str, NoteType] | None = None) -> tuple[list[Row], State, dict]:
     """Give each note its id and mod: unchanged notes keep theirs, so re-imports leave them alone.
 
     An item that left the tree stays in the state as a tombstone (`removed`), so restoring it
@@ -133,8 +141,9 @@ def plan(notes: tuple[Note, ...], *, state: State, stamp: int) -> tuple[list[Row
             rekinded.append((note.id, prev.kind, note.kind))
         rows.append(Row(note=note, nid=nid, mod=mod))
         items[note.id] = Entry(note.digest, mod, note.deck, nid, note.kind)
+    every = {**NOTETYPES, **{t.kind: t for t in (notetypes or {}).values()}}
     notetypes = {}
-    for kind, notetype in NOTETYPES.items():
+    for kind, notetype in every.items():
         digest, mod = state.notetypes.get(kind, ("", 0))
         notetypes[kind] = (notetype.digest, mod if digest == notetype.digest else min(max(stamp, mod + 1), MAX_MOD))
     removed = []
@@ -154,7 +163,11 @@ def plan(notes: tuple[Note, ...], *, state: State, stamp: int) -> tuple[list[Row
         rekinded=tuple(rekinded),
         restored=tuple(restored),
     )
-    return rows, State(items=items, notetypes=notetypes), summary
+    fields = {t.kind: Shape(t.fields, tuple(name for name, _, _ in t.templates)) for t in every.values() if t.user}
+    retyped = tuple((kind.removeprefix("type:"), state.fields[kind], names) for kind, names in sorted(fields.items())
+                    if kind in state.fields and state.fields[kind] != names)
+    summary["retyped"] = retyped
+    return rows, State(items=items, notetypes=notetypes, fields=fields), summary
 
 
 def _fresh_nids(state: State, *, stamp: int) -> Iterator[int]:

@@ -81,6 +81,33 @@ class Cache:
         except (OSError, ValueError):
             pass
 
+    def deflated(self, cards_dir: Path) -> dict[bytes, bytes] | None:
+        """The deflated chunks of the tree's last package (see `package.pack_apkg`), {} if none or damaged;
+        None when they can't be kept here (no folder; in memory, `package.remember_chunks` keeps them)."""
+        if self.folder is None or self._memory is not None:
+            return None
+        try:
+            stored = marshal.loads(self._deflated_path(cards_dir).read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return {}
+        if not isinstance(stored, dict) or not all(type(key) is bytes and len(key) == 20 and type(value) is bytes
+                                                   for key, value in stored.items()):
+            return {}
+        return stored
+
+    def keep_deflated(self, cards_dir: Path, chunks: dict[bytes, bytes]) -> None:
+        """Store a package's deflated chunks for the tree's next build (a cache that can't be written is skipped)."""
+        if self.folder is None:
+            return
+        try:
+            write_atomic(self._deflated_path(cards_dir), marshal.dumps(chunks))
+        except (OSError, ValueError):
+            pass
+
+    def _deflated_path(self, cards_dir: Path) -> Path:
+        key = key_for("deflated", str(cards_dir.resolve()), str(cards_dir))
+        return self.folder / key[:2] / f"{key}.deflated"  # type: ignore[operator]
+
     def decode(self, entry: tuple) -> tuple[list[Item], list[Note]]:
         """A file entry's items and notes; kept between builds when the cache keeps its tree in memory."""
         if self._memory is None:
@@ -320,9 +347,31 @@ def _write_file(path: Path, records: list) -> None:
 
 def _write_record(stream: BinaryIO, value: Any) -> None:
     """One value, marshalled, after its length."""
-    data = marshal.dumps(value)
-    stream.write(len(data).to_bytes(8, "big"))
-    stream.write(data)
+    parts = _flat_tuple(value) if isinstance(value, tuple) else None
+    if parts is None:
+        parts = [marshal.dumps(value)]
+    stream.write(sum(map(len, parts)).to_bytes(8, "big"))
+    for part in parts:
+        stream.write(part)
+
+
+_LARGE = 1 << 20
+
+
+def _flat_tuple(value: tuple) -> list[bytes] | None:
+    """A tuple of bytes and text holding a large bytes value, marshalled in parts that `marshal.loads` reads back
+    joined as the tuple: the large values written as they are, not copied into one more large bytes value.
+    None for any other tuple."""
+    if not (0 < len(value) < 256 and all(type(part) in (bytes, str) for part in value)
+            and any(type(part) is bytes and len(part) >= _LARGE for part in value)):
+        return None
+    parts = [b")" + bytes([len(value)])]  # marshal's small tuple, then each value (neither refers to another)
+    for part in value:
+        if type(part) is bytes and len(part) >= _LARGE:
+            parts += [b"s" + len(part).to_bytes(4, "little"), part]  # marshal's bytes: its length, then them
+        else:
+            parts.append(marshal.dumps(part))
+    return parts
 
 
 def _read_record(stream: BinaryIO) -> Any:
@@ -346,13 +395,20 @@ def pack(folder: Path, digest: bytes, items: list[Item], notes: list[Note], *, k
     that its next edit can be read item by item.
     """
     rows = [tuple(i)[:-1] for i in items]
-    return (
-        digest,
-        str(folder),
-        marshal.dumps((rows, [(n.id, n.guid, n.kind, n.deck, n.fields, n.tags, n.ords, n.digest, n.removed,
-                               tuple((m.name, str(m.path)) for m in n.media)) for n in notes])),
-        b"".join(map(item_key, rows)) if keys is None else keys,
-    ) + ((raw,) if raw is not None else ())
+    return pack_rows(folder, digest, rows, list(map(note_row, notes)),
+                     keys=b"".join(map(item_key, rows)) if keys is None else keys, raw=raw)
+
+
+def pack_rows(folder: Path, digest: bytes, rows: list[tuple], note_rows: list[tuple], *, keys: bytes,
+              raw: bytes | None = None) -> tuple:
+    """`pack`, from the items' rows (each item less its folder) and the notes' rows (`note_row`)."""
+    return (digest, str(folder), marshal.dumps((rows, note_rows)), keys) + ((raw,) if raw is not None else ())
+
+
+def note_row(n: Note) -> tuple:
+    """A note as the plain values `pack` stores (`note_from_row` makes it again)."""
+    return (n.id, n.guid, n.kind, n.deck, n.fields, n.tags, n.ords, n.digest, n.removed,
+            tuple((m.name, str(m.path)) for m in n.media))
 
 
 def stored_bytes(entry: tuple | None) -> bytes | None:
@@ -381,4 +437,4 @@ def note_from_row(row: tuple) -> Note:
 
 def item_key(row: tuple) -> bytes:
     """A hash of what an item's note depends on within its file: all its values but its lines and lint exceptions."""
-    return hashlib.blake2b(repr(row[:10] + row[11:12]).encode(), digest_size=16).digest()
+    return hashlib.blake2b(repr(row[:10] + row[11:12] + row[14:17]).encode(), digest_size=16).digest()

@@ -17,13 +17,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .cache import Cache, item_key, key_for, note_from_row, pack, stored_bytes, unpack, unpack_items
+from .cache import Cache, item_key, key_for, note_from_row, note_row, pack, pack_rows, stored_bytes, unpack
 from .hooks import die_with, pause
 from ..errors import UsageError
 from .load import Map, load_file
 from ..model import Item, Note, Problem, Source, Tree
 from .render import MediaStore, render_item
-from .splice import splice
+from .splice import Piece, cut, splice
+from .usertypes import NOTETYPES_FILE, validate_notetypes
 from .validate import unique_ids, validate_deck, validate_sources
 
 SOURCES = "sources.yaml"
@@ -33,6 +34,9 @@ Progress = Callable[[int, int], None]  # called with (files compiled, files to c
 PARALLEL_BYTES = 2_000_000
 # A deck file this large keeps its bytes in the cache, so its next edit re-reads only the items it touched.
 SPLICE_BYTES = 1_000_000
+# A deck file this large, compiled with no earlier version to reuse, is read in pieces on all cores.
+CUT_BYTES = 4_000_000
+_PIECES_PER_WORKER = 4  # more pieces than cores, so that a core slowed by other work holds up less
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,10 +62,11 @@ class Job:
     root: Path
     sources: dict[str, Source]
     check_sources: bool
+    notetypes: dict | None = None  # the tree's own note types (notetypes.yaml), by name
     previous: tuple | None  # the file's last cached entry: its unchanged items' notes are reused
-    previous_raw: bytes | None = None  # a large file's last bytes and items, kept in its entry:
-    previous_items: list[Item] | None = None  # an edit inside one item then re-reads only that item
-    previous_notes: list[Note] | None = None  # the last notes, when kept in memory (`watch`) rather than marshalled
+    # A large file's items re-read where an edit inside one item changed it (`splice.splice`), and that item's index.
+    spliced: tuple[list[Item], int] | None = None
+    previous_notes: list[Note] | list[tuple] | None = None  # the last notes (or their stored rows), when read already
 
 
 def shown(cards_dir: Path, path: Path) -> str:
@@ -79,7 +84,7 @@ def deck_files(cards_dir: Path, problems: list[Problem]) -> list[Path]:
     if not cards_dir.is_dir():
         raise UsageError(f"cards folder '{cards_dir}' not found")
     root = cards_dir.resolve()
-    bibliography = bibliographies(cards_dir)
+    bibliography = bibliographies(cards_dir) + [cards_dir / NOTETYPES_FILE]
     top = cards_dir.stat()
     seen: set[tuple[int, int]] = {(top.st_dev, top.st_ino)}  # each folder and file by its identity, once
     found: list[Path] = []
@@ -161,13 +166,18 @@ def read_input(cards_dir: Path, path: Path, problems: list[Problem]) -> bytes | 
 @contextlib.contextmanager
 def _no_gc() -> Iterator[None]:
     """Hold off Python's cycle collector: a compile makes millions of objects that live on, none in cycles,
-    and each full collection would walk them all again (about a tenth of a large build's time)."""
+    and each full collection would walk them all again (about a tenth of a large build's time).
+
+    Afterwards they are frozen (`gc.freeze`), or the first collection once the collector is back on would
+    walk every one of them anyway (about a fifth of a second on 50,000 items).
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
             gc.enable()
 
 
@@ -205,8 +215,10 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
         problems += found
     sources = validate_sources(sources_doc, problems)
     bibliography = sources_doc is not None and isinstance(sources_doc.data, Map)  # else keys can't be checked
+    notetypes, notetypes_raw = _notetypes(cards_dir, problems)
     media = MediaStore(cards_dir)
-    context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"")
+    context = key_for(str(cards_dir.resolve()), str(cards_dir), sources_raw or b"",
+                      *((notetypes_raw,) if notetypes_raw is not None else ()))
     cache = cache or Cache(None)
     stored = cache.files(context)
     memory = cache.in_memory
@@ -224,13 +236,22 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
             continue
         entry = stored.get(rel) if memory else stored.pop(rel, None)
         job = Job(path=path, shown=shown(cards_dir, path), raw=raw, digest=digest, root=cards_dir, sources=sources,
-                  check_sources=bibliography, previous=entry)
+                  check_sources=bibliography, previous=entry, notetypes=notetypes)
         old_raw = stored_bytes(entry)  # kept in the entry of a large file
-        if old_raw is not None:
-            job = replace(job, previous_raw=old_raw, previous_items=_decoded_items(cache, entry))
-        if memory and entry is not None:
+        if old_raw is not None:  # a large file's last bytes and items are kept in its entry, to splice its edit
+            old_items, old_notes = _decoded(cache, entry)  # read once: a large file's items and notes are many
+            if old_notes is not None and not memory:  # the entry's marshalled copy of them is not needed again
+                entry = (entry[0], entry[1], b"", entry[3])
+                job = replace(job, previous=entry)
+            spliced = splice(path=path, shown=job.shown, raw=raw, old_raw=old_raw, old_items=old_items,
+                             sources=sources if bibliography else None,
+                             notetypes=notetypes) if old_items is not None else None
+            job = replace(job, spliced=spliced, previous_notes=old_notes)
+            del old_items, old_notes, spliced  # held by the job alone, as the old bytes aren't
+        elif memory and entry is not None:
             job = replace(job, previous_notes=_decoded_notes(cache, entry))
         results.append(job)
+        entry = old_raw = None  # held by the job alone, which goes once compiled
     jobs = [job for job in results if isinstance(job, Job)]
     current = {job.path.relative_to(cards_dir).as_posix() if isinstance(job, Job) else job[0] for job in results}
     saver = cache.saver(context, changed={job.path.relative_to(cards_dir).as_posix() for job in jobs},
@@ -253,7 +274,7 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
                 continue
             result = Job(path=cards_dir / rel, shown=shown(cards_dir, cards_dir / rel), raw=raw,
                          digest=hashlib.sha256(raw).digest(), root=cards_dir, sources=sources,
-                         check_sources=bibliography, previous=None)
+                         check_sources=bibliography, previous=None, notetypes=notetypes)
             found_problems, value, compiled = compile_file(result)  # a damaged entry, or its images changed
         else:
             found_problems, value, compiled = next(fresh)
@@ -272,8 +293,21 @@ def _compile_tree(cards_dir: Path, *, cache: Cache | None, progress: Progress | 
     del results, jobs, fresh, stored
     saver.close()
     unique_ids(items, problems)
-    tree = Tree(root=cards_dir, sources=sources, items=tuple(items) if keep_items else ())
+    tree = Tree(root=cards_dir, sources=sources, items=tuple(items) if keep_items else (), notetypes=notetypes)
     return Compiled(tree=tree, notes=tuple(notes), problems=tuple(problems), file_keys=file_keys)
+
+
+def _notetypes(cards_dir: Path, problems: list[Problem]) -> tuple[dict, bytes | None]:
+    """The tree's own note types from `notetypes.yaml` (none without it), and the file's bytes."""
+    path = cards_dir / NOTETYPES_FILE
+    if not os.path.lexists(path):
+        return {}, None
+    raw = read_input(cards_dir, path, problems)
+    if raw is None:
+        return {}, None
+    doc, found = load_file(path, shown=shown(cards_dir, path), raw=raw)
+    problems += found
+    return validate_notetypes(doc, problems), raw
 
 
 def _id_only(item: Item) -> Item:
@@ -281,7 +315,7 @@ def _id_only(item: Item) -> Item:
     lines = item.lines
     line = lines[1] if lines[:1] == ("id",) else item.line_of("id")
     return _make_item((item.id, "", (), None, None, None, None, None, (), False, (), item.path, item.line, ("id", line),
-                       _NOWHERE))
+                       None, (), None, _NOWHERE))
 
 
 _make_item = Item._make
@@ -309,10 +343,7 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
     """
     problems: list[Problem] = []
     known = job.sources if job.check_sources else None
-    spliced = None
-    if job.previous_raw is not None and job.previous_items is not None:
-        spliced = splice(path=job.path, shown=job.shown, raw=job.raw, old_raw=job.previous_raw,
-                         old_items=job.previous_items, sources=known)
+    spliced = job.spliced
     if spliced is not None and job.previous is not None and len(job.previous[3]) == 16 * len(spliced[0]):
         items, edited = spliced
         keys = [job.previous[3][16 * i:16 * i + 16] for i in range(len(items))]
@@ -320,7 +351,7 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
     else:
         doc, found = load_file(job.path, shown=job.shown, raw=job.raw)
         problems += found
-        items = validate_deck(doc, sources=known, problems=problems) if doc else []
+        items = validate_deck(doc, sources=known, problems=problems, notetypes=job.notetypes) if doc else []
         del doc
         keys = [item_key(tuple(item)[:-1]) for item in items]
     media = MediaStore(job.root)
@@ -336,17 +367,23 @@ def compile_file(job: Job) -> tuple[list[Problem], tuple, tuple[list[Item], list
                 note = None
             if note is not None and note.media and any(media.name_for(i.path) != i.name for i in note.media):
                 note = None
-        notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems))
+        notes.append(note or render_item(item, sources=job.sources, media=media, problems=problems,
+                                         notetypes=job.notetypes))
+    del reusable
     return problems, pack(job.path.parent, job.digest, items, notes, keys=b"".join(keys),
                           raw=job.raw if len(job.raw) >= SPLICE_BYTES else None), (items, notes)
 
 
-def _decoded_items(cache: Cache, entry: tuple) -> list[Item] | None:
-    """A cache entry's items, or None if it is malformed."""
+def _decoded(cache: Cache, entry: tuple) -> tuple[list[Item] | None, list[Note] | list[tuple] | None]:
+    """A cache entry's items, and its notes (or, read from disk, their stored rows); (None, None) if malformed."""
     try:
-        return cache.decode(entry)[0] if cache.in_memory else unpack_items(entry)
+        if cache.in_memory:
+            return cache.decode(entry)
+        rows, notes = marshal.loads(entry[2])
+        folder = (Path(entry[1]),)
+        return [_make_item(row + folder) for row in rows], notes
     except (TypeError, ValueError, IndexError, EOFError):
-        return None
+        return None, None
 
 
 def _compile_marshalled(job: Job) -> tuple[list[Problem], bytes]:
@@ -355,7 +392,7 @@ def _compile_marshalled(job: Job) -> tuple[list[Problem], bytes]:
     return found, marshal.dumps(packed)
 
 
-def _reusable(previous: tuple | None, *, folder: Path, notes: list[Note] | None = None) -> dict[bytes, tuple]:
+def _reusable(previous: tuple | None, *, folder: Path, notes: list | None = None) -> dict[bytes, tuple]:
     """The notes (or stored note rows) of a file's last cached version, by the hash of what each depends on."""
     try:
         if previous is None or previous[1] != str(folder):
@@ -379,19 +416,84 @@ def _decoded_notes(cache: Cache, entry: tuple) -> list[Note] | None:
 def _compile_all(jobs: list[Job]) -> Iterator[tuple[list[Problem], tuple, tuple | None]]:
     """Compile files, yielding in order: on all cores when there is enough work and forking is safe.
 
+    A large file compiled afresh is cut into pieces (`splice.cut`) that compile on all cores too.
     The workers die with this process, even when it is killed with SIGKILL.
     """
-    workers = min(len(jobs), os.cpu_count() or 1)
+    global _TASKS
+    workers = os.cpu_count() or 1
     big = sum(len(job.raw) for job in jobs) >= PARALLEL_BYTES
+    pieces = {}
+    if workers >= 2 and big and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        pieces = {index: found for index, job in enumerate(jobs)
+                  if job.previous is None and len(job.raw) >= CUT_BYTES
+                  and (found := cut(job.raw, pieces=workers * _PIECES_PER_WORKER))}
+    workers = min(len(jobs) + sum(len(found) - 1 for found in pieces.values()), workers)
     if workers < 2 or not big or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         queue = collections.deque(jobs)
         jobs.clear()  # so that each Job, and the bytes it holds, goes once compiled
         while queue:
             yield compile_file(queue.popleft())
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=die_with, initargs=(os.getpid(),)) as pool:
-        for done, (found, packed) in enumerate(pool.map(_compile_marshalled, jobs)):
-            if not done:
-                pause("compile")
-            yield found, marshal.loads(packed), None
+    tasks = [(index, piece) for index in range(len(jobs)) for piece in range(len(pieces.get(index, [None])))]
+    _TASKS = (jobs, pieces)  # inherited by the forked workers rather than sent to them
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=die_with, initargs=(os.getpid(),)) as pool:
+            done = pool.map(_compile_task, tasks)
+            for index, job in enumerate(jobs):
+                if index not in pieces:
+                    found, packed = next(done)
+                    if index == 0:
+                        pause("compile")
+                    yield found, marshal.loads(packed), None
+                    continue
+                parts = [marshal.loads(next(done)) for _ in pieces[index]]
+                if index == 0:
+                    pause("compile")
+                if not all(part[0] for part in parts):  # a piece had a problem: read the whole file for them all
+                    yield compile_file(job)
+                    continue
+                yield _joined(job, parts)
+    finally:
+        _TASKS = ()
+
+
+_TASKS: tuple = ()  # the jobs and their pieces, set before the workers are forked
+
+
+def _compile_task(task: tuple[int, int]) -> tuple[list[Problem], bytes] | bytes:
+    """In a worker: compile one job (`_compile_marshalled`) or one piece of it (`_compile_piece`)."""
+    jobs, pieces = _TASKS
+    index, piece = task
+    if index not in pieces:
+        return _compile_marshalled(jobs[index])
+    return _compile_piece(jobs[index], pieces[index][piece])
+
+
+def _compile_piece(job: Job, piece: Piece) -> bytes:
+    """One piece of a large file, as marshal bytes: (True, item rows, note rows, item keys), or (False,)
+    when the piece has any problem at all (then the whole file is read again, for its problems' sake)."""
+    known = job.sources if job.check_sources else None
+    doc, problems = load_file(job.path, shown=job.shown, raw=piece.text(job.raw), shift=(piece.after, piece.by))
+    items = validate_deck(doc, sources=known, problems=problems, notetypes=job.notetypes) if doc else []
+    del doc
+    if problems or len(items) != piece.count:
+        return marshal.dumps((False,))
+    media = MediaStore(job.root)
+    notes = [render_item(item, sources=job.sources, media=media, problems=problems, notetypes=job.notetypes)
+             for item in items]
+    if problems:
+        return marshal.dumps((False,))
+    rows = [tuple(item)[:-1] for item in items]
+    return marshal.dumps((True, rows, list(map(note_row, notes)), b"".join(map(item_key, rows))))
+
+
+def _joined(job: Job, parts: list[tuple]) -> tuple[list[Problem], tuple, None]:
+    """`compile_file`'s result for a file from its pieces' results (the packed values only: the caller unpacks
+    them once the pieces' rows are gone, so that a large file's items are never held twice)."""
+    rows = [row for part in parts for row in part[1]]
+    note_rows = [row for part in parts for row in part[2]]
+    keys = b"".join(part[3] for part in parts)
+    parts.clear()
+    return [], pack_rows(job.path.parent, job.digest, rows, note_rows, keys=keys,
+                         raw=job.raw if len(job.raw) >= SPLICE_BYTES else None), None

@@ -28,6 +28,8 @@ _ODD_BREAKS = re.compile("[\x85\u2028\u2029]")
 # Characters that would split a problem's one line, as escapes the reader can see.
 _BREAKS_SHOWN = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
 _REFUSED = object()  # stands for a mapping key that was refused, so its value is skipped
+# The tags of short plain values already resolved (keys, mostly): resolving depends on the value alone.
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
 
 
 class Map(dict):
@@ -65,10 +67,13 @@ Found = list[tuple[int, str]]
 LineOf = Callable[[yaml.Mark], int]
 
 
-def load_file(path: Path, *, shown: str, raw: bytes | None = None) -> tuple[Document | None, list[Problem]]:
+def load_file(path: Path, *, shown: str, raw: bytes | None = None,
+              shift: tuple[int, int] = (0, 0)) -> tuple[Document | None, list[Problem]]:
     """Read one file (or its bytes, when already read) into a Document, or say every reason it can't be read.
 
     A Document can come with problems (a duplicate key) that leave the rest of it worth checking.
+    `shift` = (after, by): the values' lines past line `after` are `by` lines further down in the real
+    file (for a piece of a file cut by `splice.cut`; its other problems' lines are not shifted).
     """
     def problems(found: Found) -> list[Problem]:
         return [Problem(path=shown, line=line, message=one_line(message)) for line, message in dict.fromkeys(found)]
@@ -81,6 +86,9 @@ def load_file(path: Path, *, shown: str, raw: bytes | None = None) -> tuple[Docu
     if text is None or found:
         return None, problems(found)
     line_of = _line_finder(text)
+    if shift[1]:
+        after, by, unshifted = shift[0], shift[1], line_of
+        line_of = lambda mark: line if (line := unshifted(mark)) <= after else line + by  # noqa: E731
     try:
         data, refused, kept = _Builder(text, line_of).build()
     except yaml.MarkedYAMLError as err:
@@ -110,6 +118,8 @@ def _decode(raw: bytes) -> tuple[str | None, Found]:
         bad = [(n, byte) for n, row in enumerate(raw.split(b"\n"), 1) if (byte := _bad_byte(row))]
         bad = bad or [(raw[: err.start].count(b"\n") + 1, f"byte 0x{raw[err.start]:02x}")]
         return None, [(n, f"not UTF-8 text ({byte}); save the file as UTF-8") for n, byte in bad]
+    if not _UNPRINTABLE.search(text):  # the common case, without going line by line
+        return text, []
     found = [
         (n, f"control character U+{ord(char.group()):04X} is not allowed in YAML; delete it")
         for n, row in enumerate(text.split("\n"), 1) if (char := _UNPRINTABLE.search(row))
@@ -257,7 +267,12 @@ class _Builder:
         """A plain value: text, a flag or nothing (numbers and dates keep their text)."""
         tag = event.tag
         if tag is None or tag == "!":
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            known = (event.value, event.implicit)
+            tag = _RESOLVED.get(known) if len(event.value) <= 24 else None
+            if tag is None:
+                tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                if len(event.value) <= 24 and len(_RESOLVED) < 8192:
+                    _RESOLVED[known] = tag
         if key and tag == _TAG + "merge":
             return self.refuse(line, "YAML merge keys (<<) are not allowed; write the keys out")
         if tag not in _SCALARS:

@@ -1,4 +1,4 @@
-"""deckbuild's two note types. Their ids, field names and template names never change."""
+"""deckbuild's two note types (their ids, field names and template names never change), and the shape of a tree's own."""
 
 from __future__ import annotations
 
@@ -42,7 +42,11 @@ _EXTRA = '{{#Extra}}<div class="extra">{{Extra}}</div>{{/Extra}}'
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NoteType:
-    """A note type: its fixed id, name, field names, templates and CSS."""
+    """A note type: its fixed id, name, field names, templates and CSS.
+
+    A tree's own types (notetypes.yaml) also say how each field is written (`formats`: markdown,
+    html or sound) and which fields belong to the learner's collection (`private`).
+    """
 
     id: int
     kind: str
@@ -51,6 +55,11 @@ class NoteType:
     templates: tuple[tuple[str, str, str], ...]
     css: str = CSS
     cloze: bool = False
+    formats: tuple[str, ...] = ()  # per field, for a tree's own types
+    private: frozenset[str] = frozenset()
+    renamed: tuple[tuple[str, str], ...] = ()  # (field, the name it had): push keeps its content across the rename
+    renamed_templates: tuple[tuple[str, str], ...] = ()  # (template, the name it had): its cards keep their reviews
+    user: bool = False
 
     @property
     def digest(self) -> str:
@@ -102,3 +111,23 @@ CLOZE = NoteType(
 )
 
 NOTETYPES = {QA.kind: QA, CLOZE.kind: CLOZE}
+# What a tree's own type gets when its back template doesn't place {{Source}} itself: the citation and quote.
+CITATION = ('{{#Source}}<div class="source">{{Source}}'
+            '{{#Quote}}<blockquote class="quote">{{Quote}}</blockquote>{{/Quote}}</div>{{/Source}}')
+CITATION_CSS = """\
+.source { margin-top: 1.2em; padding-top: .5em; border-top: 1px solid #ccc; font-size: .7em; color: #666; }
+.source blockquote { margin: .4em 0 0; padding-left: .7em; border-left: 3px solid #ccc; font-style: italic; }
+"""
+
+
+def user_notetype_id(name: str) -> int:
+    """A tree's own type's id when notetypes.yaml gives none: a hash of its name (renaming it makes a new type)."""
+    return int.from_bytes(hashlib.sha256(f"deckbuild-notetype:{name}".encode()).digest()[:5], "big") + 1
+
+
+def notetype_of(kind: str, notetypes: dict[str, NoteType] | None = None) -> NoteType:
+    """The note type of a note's kind: one of deckbuild's two, or one of the tree's own."""
+    found = NOTETYPES.get(kind) or (notetypes or {}).get(kind.removeprefix("type:"))
+    if found is None:
+        raise KeyError(kind)
+    return found

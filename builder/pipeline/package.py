@@ -20,7 +20,7 @@ import genanki
 
 from ..model import Media, Note
 from .hooks import pause
-from .notetypes import NOTETYPES
+from .notetypes import NOTETYPES, NoteType
 from .state import temp_dir
 
 NOTETYPES_IDS = {kind: notetype.id for kind, notetype in NOTETYPES.items()}
@@ -47,27 +47,36 @@ def deck_id(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"deckbuild-deck:{name}".encode()).digest()[:6], "big") + 1
 
 
-def write_apkg(*, rows: Sequence[Row], notetype_mods: dict[str, int], output: Path) -> int:
+def write_apkg(*, rows: Sequence[Row], notetype_mods: dict[str, int], output: Path,
+               notetypes: dict[str, NoteType] | None = None) -> int:
     """Write the package to a temporary file beside `output`, then replace it; return its size."""
     with temp_dir(output.parent) as work:
-        temp = pack_apkg(rows=rows, notetype_mods=notetype_mods, work=work)
+        temp = pack_apkg(rows=rows, notetype_mods=notetype_mods, work=work, notetypes=notetypes)
         size = temp.stat().st_size
         temp.replace(output)
     return size
 
 
-def pack_apkg(*, rows: Sequence[Row], notetype_mods: dict[str, int], work: Path) -> Path:
-    """Write the package into the folder `work` (a temporary one); return its path there."""
+def pack_apkg(*, rows: Sequence[Row], notetype_mods: dict[str, int], work: Path,
+              chunks: dict[bytes, bytes] | None = None, notetypes: dict[str, NoteType] | None = None) -> Path:
+    """Write the package into the folder `work` (a temporary one); return its path there.
+
+    `chunks` holds an earlier package's deflated chunks (see `_deflate_stream`): those this package
+    shares are not deflated again, and it is left holding this package's chunks. `notetypes` are the
+    tree's own note types (notetypes.yaml), packaged beside deckbuild's two.
+    """
     decks = sorted({part for deck in {row.note.deck for row in rows} for part in _ancestors(deck)})
     deck_json = {str(deck_id(name)): genanki.Deck(deck_id(name), name).to_json() for name in decks}
     home = deck_id(decks[0]) if decks else 1
-    models = {str(t.id): t.to_json(mod=notetype_mods[t.kind], deck_id=home) for t in NOTETYPES.values()}
+    every = [*NOTETYPES.values(), *(notetypes or {}).values()]
+    models = {str(t.id): t.to_json(mod=notetype_mods[t.kind], deck_id=home) for t in every}
     media = sorted({m.name: m for row in rows for m in row.note.media}.values(), key=lambda m: m.name)
     db = work / "collection.anki2"
-    _write_collection(db, rows=rows, models=models, decks=deck_json)
+    _write_collection(db, rows=rows, models=models, decks=deck_json,
+                      ids={**NOTETYPES_IDS, **{t.kind: t.id for t in (notetypes or {}).values()}})
     pause("package")
     temp = work / "out.apkg"
-    _write_zip(temp, db=db, media=media)
+    _write_zip(temp, db=db, media=media, memo=chunks)
     return temp
 
 
@@ -77,12 +86,11 @@ def _ancestors(name: str) -> list[str]:
     return ["::".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def _write_collection(db: Path, *, rows: Sequence[Row], models: dict, decks: dict) -> None:
+def _write_collection(db: Path, *, rows: Sequence[Row], models: dict, decks: dict, ids: dict[str, int]) -> None:
     """The collection database: genanki's schema, then every note and card in one batch each.
 
     The sort field and checksum are left empty: Anki computes both when it imports a note.
     """
-    ids = NOTETYPES_IDS
     # Generators, not lists: SQLite takes one row at a time, so the joined fields never all sit in memory.
     notes = ((row.nid, row.note.guid, ids[row.note.kind], row.mod, -1,
               f" {' '.join(row.note.tags)} " if row.note.tags else "", "\x1f".join(row.note.fields), "", 0, 0, "")
@@ -113,9 +121,9 @@ def _write_collection(db: Path, *, rows: Sequence[Row], models: dict, decks: dic
         conn.close()
 
 
-def _write_zip(path: Path, *, db: Path, media: Sequence[Media]) -> None:
+def _write_zip(path: Path, *, db: Path, media: Sequence[Media], memo: dict[bytes, bytes] | None = None) -> None:
     """The zip: deflated, with fixed entry times and a stable order."""
-    _write_deflated_entry(path, "collection.anki2", db)
+    _write_deflated_entry(path, "collection.anki2", db, memo=memo)
     with zipfile.ZipFile(path, "a") as out:
         for name, data in [("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode())] + [
                 (str(i), m.path.read_bytes()) for i, m in enumerate(media)]:
@@ -138,10 +146,16 @@ def deflate(data: bytes, *, chunk: int | None = None) -> bytes:
     return out.getvalue()
 
 
-def _deflate_stream(source: BinaryIO, total: int, out: BinaryIO, *, chunk: int) -> tuple[int, int]:
-    """`deflate` from one file to another, a few chunks in memory at a time; the CRC-32 and bytes written."""
+def _deflate_stream(source: BinaryIO, total: int, out: BinaryIO, *, chunk: int,
+                    memo: dict[bytes, bytes] | None = None) -> tuple[int, int]:
+    """`deflate` from one file to another, a few chunks in memory at a time; the CRC-32 and bytes written.
+
+    `memo` (by default `_DEFLATED`, when `remember_chunks` made it) maps a hash of each chunk, the 32 KiB
+    before it and the settings to its deflated bytes: a chunk found there is not deflated again, and
+    the memo is left holding this stream's chunks.
+    """
     workers = os.cpu_count() or 1
-    memo, kept = _DEFLATED, {}
+    memo, kept = _DEFLATED if memo is None else memo, {}
     crc = written = position = 0
     tail = b""
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -189,13 +203,13 @@ def remember_chunks() -> None:
         _DEFLATED = {}
 
 
-def _write_deflated_entry(path: Path, name: str, source: Path) -> None:
+def _write_deflated_entry(path: Path, name: str, source: Path, *, memo: dict[bytes, bytes] | None = None) -> None:
     """A zip holding one deflated entry (zipfile can't take data compressed elsewhere), streamed from a file."""
     size, encoded = source.stat().st_size, name.encode()
     dos_date = (1 << 5) | 1  # 1980-01-01, 00:00
     with source.open("rb") as data, path.open("wb") as out:
         out.write(bytes(30 + len(encoded)))  # the local header, written once the CRC and sizes are known
-        crc, packed = _deflate_stream(data, size, out, chunk=_CHUNK)
+        crc, packed = _deflate_stream(data, size, out, chunk=_CHUNK, memo=memo)
         if max(packed, size) >= 0xFFFFFFFF:
             raise ValueError("the collection is too large for a zip without ZIP64")
         common = struct.pack("<HHHHHIIIH", 20, 0, zipfile.ZIP_DEFLATED, 0, dos_date, crc, packed, size, len(encoded))

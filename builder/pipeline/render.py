@@ -15,7 +15,7 @@ import nh3
 import pyromark
 
 from ..model import Item, Media, Note, Problem, Source
-from .notetypes import NOTETYPES
+from .notetypes import NOTETYPES, NoteType
 from .validate import LOCAL, WEB, cloze_numbers
 
 _MD = pyromark.Markdown(options=pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH)
@@ -25,6 +25,9 @@ _UNVETTED = re.compile(r'<(?!/?(?:p|em|strong|del|code|pre|ul|li|blockquote|h[1-
                        r'|ol start="\d+">|hr />|br />)|[\x00\r]')
 # Text with none of these can't mean anything to Markdown or HTML, so it skips the parser.
 _SYNTAX = re.compile(r"[\\`*_\[\]<>&#!~|\n\r\t\x00\u00a0]|^[\s+=-]|^\d+[.)]|\s\Z")
+# `_SYNTAX` in three parts (`_has_syntax`): a search for one character class is several times quicker on long text.
+_SYNTAX_CHAR = re.compile(r"[\\`*_\[\]<>&#!~|\n\r\t\x00\u00a0]")
+_SYNTAX_START = re.compile(r"[\s+=-]|\d+[.)]")
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]|[\ue000\ue001]", re.DOTALL)
 _HOLD = re.compile("\ue000(\\d+)\ue001")
 _TAG = re.compile(r"<[^>]*>")  # sanitized HTML escapes < and > everywhere but in its tags
@@ -72,11 +75,11 @@ class MediaStore:
         self.root = root.resolve()
         self.named: dict[Path, str] = {}
 
-    def add(self, src: str, *, folder: Path) -> Media | str | OSError:
-        """The Media for a local image path, or why it can't be used (an OSError: the file can't be read)."""
+    def add(self, src: str, *, folder: Path, what: str = "image") -> Media | str | OSError:
+        """The Media for a local image (or sound) path, or why it can't be used (an OSError: the file can't be read)."""
         path = (folder / unquote(src)).resolve()
         if not path.is_relative_to(self.root):
-            return f"image '{src}' is outside the cards folder; move it inside and link it relative to this file"
+            return f"{what} '{src}' is outside the cards folder; move it inside and link it relative to this file"
         name = self.name_for(path)
         if name is None and path.is_file():
             try:
@@ -84,7 +87,7 @@ class MediaStore:
             except OSError as err:
                 return err
         return Media(name=name, path=path) if name else (
-            f"image '{src}' not found; image paths are relative to the YAML file that uses them")
+            f"{what} '{src}' not found; {what} paths are relative to the YAML file that uses them")
 
     def name_for(self, path: Path) -> str | None:
         """An image's packaged name, `<stem>-<content hash><suffix>`, or None if it can't be read."""
@@ -101,9 +104,21 @@ class MediaStore:
 
 def markdown(text: str, *, on_image: Callable[[str], str | None] | None = None) -> str:
     """Markdown (with raw HTML) as sanitized HTML; MathJax delimiters pass through untouched."""
-    if not _SYNTAX.search(text):
+    if not _has_syntax(text):
         return text
     return _parse(text, on_image=on_image)
+
+
+def _has_syntax(text: str) -> bool:
+    """Whether `_SYNTAX` finds anything in the text: a syntax character, a list or rule's start, or a space at the end."""
+    return bool(_SYNTAX_CHAR.search(text) or _SYNTAX_START.match(text) or text[-1:].isspace())
+
+
+def _single_paragraph(rendered: str) -> str | None:
+    """What `_PARAGRAPH` finds: the inside of output that is one paragraph, without looking at each character."""
+    end = -5 if rendered.endswith("</p>\n") else -4 if rendered.endswith("</p>") else 0
+    inside = rendered[3:end] if end and rendered.startswith("<p>") and len(rendered) >= 3 - end else None
+    return inside if inside is not None and "<p>" not in inside and "</p>" not in inside else None
 
 
 def _parse(text: str, *, on_image: Callable[[str], str | None] | None = None) -> str:
@@ -117,9 +132,9 @@ def _parse(text: str, *, on_image: Callable[[str], str | None] | None = None) ->
     # The placeholders' own characters are held too, so text that happens to contain them stays as written.
     source = _MATH.sub(hold, text) if "\\" in text or "\ue000" in text or "\ue001" in text else text
     rendered = _MD.html(source)
-    single = _PARAGRAPH.fullmatch(rendered)
-    if single:
-        rendered = single.group(1)
+    single = _single_paragraph(rendered)
+    if single is not None:
+        rendered = single
     clean = _generated(rendered) if "<" not in source else None
     if clean is None:
         clean = sanitize(rendered, on_image=on_image)
@@ -224,51 +239,74 @@ def citation(source: Source) -> str:
 
 def note_digest(*, kind: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
     """The content hash the state file keeps per note: note type, fields and sorted tags."""
-    text = "\x1e".join((str(NOTETYPES[kind].id), *fields, " ".join(tags)))
+    text = "\x1e".join((str(NOTETYPES[kind].id) if kind in NOTETYPES else kind, *fields, " ".join(tags)))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
-                problems: list[Problem]) -> Note:
+                problems: list[Problem], notetypes: dict[str, NoteType] | None = None) -> Note:
     """One item as a note: its fields, tags, cards and media."""
     used: dict[str, Media] = {}
     removed: list[tuple[str, str]] = []
 
-    def field(key: str) -> str:
-        text = getattr(item, key)
+    def field(key: str, fmt: str = "markdown") -> str:
+        text = getattr(item, key) if item.notetype is None else dict(item.values).get(key)
+
+        def at() -> int:  # the field's line, looked up only for a problem
+            return item.line_of(key if item.notetype is None else f"fields.{key}")
+
         if not text:
             return ""
 
         def on_image(src: str) -> str | None:
             found = media.add(src, folder=item.folder)
             if isinstance(found, OSError):
-                problems.append(Problem(path=item.path, line=item.line_of(key), environment=True, message=(
+                problems.append(Problem(path=item.path, line=at(), environment=True, message=(
                     f"image '{src}' cannot be read ({found.strerror or found}); check its permissions")))
                 return None
             if isinstance(found, str):
-                problems.append(Problem(path=item.path, line=item.line_of(key), message=found))
+                problems.append(Problem(path=item.path, line=at(), message=found))
                 return None
             used[found.name] = found
             return found.name
 
+        if fmt == "sound" or "[sound:" in text or (fmt == "markdown" and "](" in text and SOUND_LINK.search(text)):
+            text, sounds = _hold_sounds(text, fmt=fmt, add=lambda src: _sound(src, at))
+        else:
+            sounds = []
         found: list[str] = []
         token = _REMOVED.set(found)
         try:
-            rendered = markdown(text, on_image=on_image)
+            rendered = markdown(text, on_image=on_image) if fmt == "markdown" else \
+                sanitize(text, on_image=on_image).strip() if fmt == "html" else text
         finally:
             _REMOVED.reset(token)
+        if sounds:
+            rendered = _SOUND_HELD.sub(lambda m: f"[sound:{sounds[int(m.group(1))]}]", rendered)
         removed.extend((key, what) for what in dict.fromkeys(found))
-        if key != "extra" and not visible(rendered):
+        if item.notetype is None and key != "extra" and not visible(rendered):
             problems.append(Problem(path=item.path, line=item.line_of(key), message=(
                 f"'{key}' renders to nothing visible, so Anki would show an empty card side (comments, scripts "
                 "and markup deckbuild removes, such as MathML, show nothing); write its text, with maths as "
                 "\\( … \\)")))
         return rendered
 
+    def _sound(src: str, at: Callable[[], int]) -> str | None:
+        found = media.add(src, folder=item.folder, what="sound")
+        if not isinstance(found, Media):
+            problems.append(Problem(path=item.path, line=at(), environment=isinstance(found, OSError),
+                                    message=found if isinstance(found, str) else f"sound '{src}' cannot be read"))
+            return None
+        used[found.name] = found
+        return found.name
+
     # Interned: the notes citing the same sources share one string, in memory and in the cache.
     source = sys.intern("".join(citation(sources[key]) for key in item.sources if key in sources))
     quote = html.escape(item.quote.strip(), quote=False) if item.quote else ""
-    if item.kind == "cloze":
+    if item.notetype is not None:
+        notetype = (notetypes or {})[item.notetype]
+        fields, ords = _typed_fields(item, notetype, field=field, source=source, quote=quote, problems=problems)
+    elif item.kind == "cloze":
         fields = (field("cloze"), field("extra"), "", source, quote, item.id)
         ords = tuple(sorted(n - 1 for n in cloze_numbers(item.cloze or "")[0]))
         # Anki finds deletions in the rendered text: one left unclosed, or dropped with a comment, a
@@ -287,7 +325,7 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
     digest = note_digest(kind=item.kind, fields=fields, tags=tags)
     return Note(
         id=item.id,
-        guid=guid_for(item.id),
+        guid=item.guid or guid_for(item.id),
         kind=item.kind,
         deck=item.deck,
         fields=fields,
@@ -297,3 +335,64 @@ def render_item(item: Item, *, sources: dict[str, Source], media: MediaStore,
         digest=digest,
         removed=tuple(removed),
     )
+
+
+_ITEM_FIELDS = frozenset({"question", "answer", "cloze", "extra"})
+AUDIO = (".mp3", ".ogg", ".oga", ".wav", ".m4a", ".flac", ".opus", ".aac", ".webm", ".mp4")
+# `![](audio/word.mp3)` in Markdown: a sound, not an image. `[sound:path]` written out, in any field.
+SOUND_LINK = re.compile(r"!\[[^\]]*\]\(\s*<?([^\s)>]+\.(?:mp3|ogg|oga|wav|m4a|flac|opus|aac|webm|mp4))>?\s*\)", re.I)
+SOUND_TAG = re.compile(r"\[sound:([^\]\s][^\]]*)\]")
+_SOUND_HELD = re.compile("\ue002(\\d+)\ue003")
+
+
+def _hold_sounds(text: str, *, fmt: str, add: Callable[[str], str | None]) -> tuple[str, list[str]]:
+    """The text with each local sound held by a placeholder, and the packaged names the placeholders stand for.
+
+    A sound field holds one path; Markdown and HTML fields may hold `[sound:path]`, Markdown also `![](x.mp3)`.
+    A sound that can't be used is reported by `add` and dropped.
+    """
+    names: list[str] = []
+
+    def hold(src: str) -> str:
+        if WEB.match(src) or not LOCAL.match(src):
+            return ""
+        name = add(src)
+        if name is None:
+            return ""
+        names.append(name)
+        return f"\ue002{len(names) - 1}\ue003"
+
+    if fmt == "sound":
+        return hold(text.strip()), names
+    text = SOUND_TAG.sub(lambda m: hold(m.group(1).strip()), text)
+    if fmt == "markdown":
+        text = SOUND_LINK.sub(lambda m: hold(m.group(1)), text)
+    return text, names
+
+
+def _typed_fields(item: Item, notetype: NoteType, *, field: Callable[..., str], source: str, quote: str,
+                  problems: list[Problem]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The fields and card numbers of an item of one of the tree's own note types."""
+    from .usertypes import card_ords, cloze_field
+
+    values = []
+    for name, fmt in zip(notetype.fields, notetype.formats):
+        if name == "Source" and name not in dict(item.values):
+            values.append(source)
+        elif name == "Quote" and name not in dict(item.values):
+            values.append(quote)
+        elif name in notetype.private:
+            values.append("")
+        else:
+            values.append(field(name, fmt))
+    if notetype.cloze:
+        target = cloze_field(notetype)
+        text = values[notetype.fields.index(target)] if target in notetype.fields else ""
+        ords = tuple(sorted(n - 1 for n in cloze_numbers(text)[0]))
+        if not ords:
+            problems.append(Problem(path=item.path, line=item.line_of(f"fields.{target}"), message=(
+                f"the cloze deletions of '{target}' never reach Anki: close them with '}}}}' and keep them out of "
+                "comments, scripts, tags and links")))
+    else:
+        ords = card_ords(notetype, {n for n, v in zip(notetype.fields, values) if v} | set(notetype.private))
+    return tuple(values), ords

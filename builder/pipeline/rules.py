@@ -18,4 +18,6 @@ RULES: dict[str, str] = {
     "binary-choice": "an 'X or Y?' question answered by one of the two",
     "quote-unrelated": "a quote that shares no word with its card",
     "removed-markup": "HTML the sanitizer removed from a field, so it never reaches Anki",
+    "no-source": "a card of a tree's own note type that cites no source",
+    "placeholder-source": "a card citing a placeholder source (adopt writes one where a note had none)",
 }

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from ..model import Problem
 from .hooks import pause
-from .statecheck import MAX_MOD, MAX_NID, VERSION, Entry, parse_state
+from .statecheck import MAX_MOD, MAX_NID, VERSION, Entry, Shape, parse_state
 
-__all__ = ["FILENAME", "PENDING", "VERSION", "MAX_MOD", "MAX_NID", "Entry", "State", "read_state", "dumps",
+__all__ = ["FILENAME", "PENDING", "VERSION", "MAX_MOD", "MAX_NID", "Entry", "Shape", "State", "read_state", "dumps",
            "save_state", "commit", "write_atomic", "temp_dir", "sweep"]
 
 FILENAME = "deckbuild-state.json"
@@ -41,6 +41,7 @@ class State:
 
     items: dict[str, Entry] = field(default_factory=dict)
     notetypes: dict[str, tuple[str, int]] = field(default_factory=dict)
+    fields: dict[str, Shape] = field(default_factory=dict)  # a tree's own types' field and template names, last build
 
     @property
     def notetype_mods(self) -> dict[str, int]:
@@ -78,12 +79,17 @@ def read_state(root: Path, *, shown: str) -> tuple[State, list[Problem]]:
 _LAST: list = [None, None]  # the state file text this process last read or wrote, and its State
 
 
+def forget() -> None:
+    """Let go of the state file this process last read or wrote (kept for `watch`'s next build)."""
+    _LAST[:] = [None, None]
+
+
 def _parse(text: str, *, shown: str, first_line: int) -> tuple[State, list[Problem]]:
     """A state file's text as a State, or its problems."""
     parsed = parse_state(text, shown=shown, first_line=first_line)
     if parsed.problems:
         return State(), parsed.problems
-    return State(items=parsed.items, notetypes=parsed.notetypes), []
+    return State(items=parsed.items, notetypes=parsed.notetypes, fields=parsed.fields), []
 
 
 def dumps(state: State) -> str:
@@ -97,7 +103,9 @@ def dumps(state: State) -> str:
         f'"mod": {e.mod:d}, "nid": {e.nid:d}{tomb if e.removed else ""}}}'
         for key, e in sorted(state.items.items())
     )
-    notetypes = json.dumps({key: {"hash": h, "mod": m} for key, (h, m) in sorted(state.notetypes.items())})
+    notetypes = json.dumps({key: {**({"fields": list(state.fields[key].fields), "templates": list(
+        state.fields[key].templates)} if key in state.fields else {}), "hash": h, "mod": m}
+        for key, (h, m) in sorted(state.notetypes.items())}, ensure_ascii=False)
     text = f'{{"version": {VERSION},\n "notetypes": {notetypes},\n "items": {{\n{items}\n }}\n}}\n'
     _LAST[:] = [text, state]
     return text

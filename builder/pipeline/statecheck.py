@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from json.decoder import scanstring
 from typing import Any, NamedTuple
 
-from ..model import Problem
+from ..model import USER_KIND, Problem
 from .notetypes import NOTETYPES
 from .validate import ID, _deck_problem
 
@@ -33,6 +33,11 @@ _KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
 _SEPARATOR = re.compile(r"[ \t\n\r]*([,}])[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 _ITEM_KEYS = ("deck", "hash", "kind", "mod", "nid")
+# The file exactly as `state.dumps` writes it, for `_written`: its head, each item's line, and its end.
+_HEAD = re.compile(r'\{"version": ([1-9][0-9]{0,5}),\n "notetypes": (\{[^\n]*\}),\n "items": \{\n')
+_LINE = re.compile(r'  "(' + ID.pattern.removesuffix(r"\Z") + r')": \{"deck": "([^"\\\x00-\x1f\x7f]+)", '
+                   r'"hash": "([0-9a-f]{16,64})", "kind": "(' + "|".join(map(re.escape, NOTETYPES)) + r')", '
+                   r'"mod": ([1-9][0-9]{0,15}), "nid": ([1-9][0-9]{0,15})(, "removed": true)?\}(,\n|\n \}\n\}\n\Z)')
 
 
 class Entry(NamedTuple):
@@ -50,12 +55,20 @@ class Entry(NamedTuple):
     removed: bool = False
 
 
+class Shape(NamedTuple):
+    """What Anki's importer matches a note type on: its field names and template names."""
+
+    fields: tuple[str, ...]
+    templates: tuple[str, ...]
+
+
 class Parsed(NamedTuple):
     """A state file's items and note types, or the problems that make it unusable."""
 
     items: dict[str, Entry]
     notetypes: dict[str, tuple[str, int]]
     problems: list[Problem]
+    fields: dict[str, Shape] = {}  # a tree's own note types' field and template names at the last build
 
 
 class _Report:
@@ -77,6 +90,11 @@ class _Report:
 
 def parse_state(text: str, *, shown: str, first_line: int = 1) -> Parsed:
     """Parse and validate a state file's text; `first_line` is where the text starts in its file."""
+    return _written(text) or parse_carefully(text, shown=shown, first_line=first_line)
+
+
+def parse_carefully(text: str, *, shown: str, first_line: int = 1) -> Parsed:
+    """`parse_state` for any text: the general parser, which says where each problem is."""
     report = _Report(text, shown=shown, first_line=first_line)
     try:
         start = _WS.match(text).end()
@@ -96,9 +114,52 @@ def parse_state(text: str, *, shown: str, first_line: int = 1) -> Parsed:
     if layout:
         report(start, f"state file does not have the layout deckbuild {VERSION} writes ({layout}); {RESTORE}")
         return Parsed({}, {}, report.problems)
-    notetypes = _notetypes(top.values["notetypes"], pos=top.where["notetypes"], report=report)
+    fields: dict[str, Shape] = {}
+    notetypes = _notetypes(top.values["notetypes"], pos=top.where["notetypes"], report=report, fields=fields)
     items = _items(text, top.starts["items"], version=version, report=report)
-    return Parsed(items, notetypes, report.problems)
+    return Parsed(items, notetypes, report.problems, fields)
+
+
+def _written(text: str) -> Parsed | None:
+    """The state of a file laid out exactly as `state.dumps` writes it, with every value good; else None.
+
+    About five times quicker than the general parser, with the same checks; anything else, or any
+    problem at all, is left to the general parser, which says where each problem is.
+    """
+    head = _HEAD.match(text)
+    if head is None or int(head[1]) > VERSION:
+        return None
+    try:
+        types = json.loads(head[2])
+    except ValueError:
+        return None
+    checked: list[str] = []
+    fields: dict[str, Shape] = {}
+    notetypes = _notetypes(types, pos=0, report=lambda _, message: checked.append(message), fields=fields) \
+        if isinstance(types, dict) else None
+    if notetypes is None or checked:
+        return None
+    version = int(head[1])
+    items: dict[str, Entry] = {}
+    nids: set[int] = set()
+    decks: dict[str, str] = {}
+    line, pos = _LINE.match, head.end()
+    while (found := line(text, pos)) is not None:  # the line's pattern checks the id and the kind
+        key, deck, digest, kind, mod, nid, removed, end = found.groups()
+        mod, nid = int(mod), int(nid)
+        if key in items or nid in nids or mod > MAX_MOD or nid > MAX_NID or (removed and version < 2):
+            return None
+        known = decks.get(deck)
+        if known is None:
+            if _deck_problem(deck):
+                return None
+            known = decks[deck] = deck
+        items[key] = Entry(digest, mod, known, nid, kind, bool(removed))  # a deck's name held once, not per item
+        nids.add(nid)
+        if end != ",\n":
+            return Parsed(items, notetypes, [], fields)
+        pos = found.end()
+    return None
 
 
 def _unreadable(text: str, err: Exception, report: _Report) -> Problem:
@@ -198,16 +259,27 @@ def _name(key: str) -> str:
     return f"'{key}'" if re.fullmatch(r"[\w.-]{1,64}", key, re.ASCII) else _show(key)
 
 
+def known_kind(kind: Any) -> bool:
+    """Whether a state entry's kind names a note type: one of deckbuild's two, or `type:<name>` (notetypes.yaml)."""
+    return isinstance(kind, str) and (kind in NOTETYPES or (kind.startswith(USER_KIND) and len(kind) > len(USER_KIND)))
+
+
 def _whole(value: Any, *, low: int, high: int) -> bool:
     """Whether a value is a whole number in range (a JSON true is not a number)."""
     return type(value) is int and low <= value <= high
 
 
-def _notetypes(data: dict[str, Any], *, pos: int, report: _Report) -> dict[str, tuple[str, int]]:
-    """Each note type's definition hash and mod."""
+def _notetypes(data: dict[str, Any], *, pos: int, report: _Report,
+               fields: dict[str, Shape]) -> dict[str, tuple[str, int]]:
+    """Each note type's definition hash and mod (and, for a tree's own type, its field and template names)."""
     notetypes = {}
     for kind, entry in data.items():
-        if kind not in NOTETYPES:
+        if kind.startswith(USER_KIND) and isinstance(entry, dict) and {"fields", "templates"} <= set(entry):
+            names, templates = entry["fields"], entry["templates"]
+            if all(isinstance(v, list) and v and all(isinstance(n, str) for n in v) for v in (names, templates)):
+                entry = {k: v for k, v in entry.items() if k not in ("fields", "templates")}
+                fields[kind] = Shape(tuple(names), tuple(templates))
+        if not known_kind(kind):
             report(pos, f"state file: unknown note type {_name(kind)} (deckbuild has {', '.join(NOTETYPES)}); {RESTORE}")
         elif (not isinstance(entry, dict) or set(entry) != {"hash", "mod"} or not isinstance(entry["hash"], str)
               or not _HASH.match(entry["hash"]) or not _whole(entry["mod"], low=1, high=MAX_MOD)):
@@ -254,7 +326,7 @@ def _good(key: str, value: Any, *, version: int, decks: set[str]) -> Entry | Non
     digest, mod, deck, nid, kind = get("hash"), get("mod"), get("deck"), get("nid"), get("kind")
     removed = len(value) == 6 and version >= 2 and value.get("removed") is True
     if ((len(value) == 5 or removed) and type(mod) is int and 0 < mod <= MAX_MOD and type(nid) is int
-            and 0 < nid <= MAX_NID and type(kind) is str and kind in NOTETYPES and type(deck) is str
+            and 0 < nid <= MAX_NID and type(kind) is str and known_kind(kind) and type(deck) is str
             and deck in decks and type(digest) is str and _HASH.match(digest) and ID.match(key)):
         return Entry(digest, mod, deck, nid, kind, removed)
     return None
@@ -280,8 +352,9 @@ def _entry(key: str, value: Any, *, version: int, decks: set[str]) -> Entry | st
         return f"mod must be a whole number of seconds from 1 to {MAX_MOD}, not {_show(mod)}"
     if not _whole(nid, low=1, high=MAX_NID):
         return f"nid must be a whole number from 1 to {MAX_NID}, not {_show(nid)}"
-    if not isinstance(kind, str) or kind not in NOTETYPES:
-        return f"kind must be {' or '.join(repr(k) for k in NOTETYPES)}, not {_show(kind)}"
+    if not isinstance(kind, str) or not known_kind(kind):
+        return (f"kind must be {' or '.join(repr(k) for k in NOTETYPES)} (or 'type:' and the name of a note type "
+                f"of notetypes.yaml), not {_show(kind)}")
     if not isinstance(deck, str) or not deck:
         return f"deck must be a deck name, not {_show(deck)}"
     problem = _deck_problem(deck)

@@ -188,12 +188,6 @@ def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def overlaps(spans: list[tuple[int, int]], starts: list[int], a: int, b: int) -> bool:
-    """Whether merged, sorted `spans` (whose starts are `starts`) overlap [a, b) by a character or more."""
-    i = bisect.bisect_left(starts, b) - 1  # the last span starting before b
-    return i >= 0 and spans[i][1] > a
-
-
 def sentence_spans(text: str, skipped: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The sentences of `text` outside the skipped spans: split at line ends and at sentence punctuation."""
     kept, position = [], 0

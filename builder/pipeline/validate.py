@@ -28,7 +28,7 @@ MAX_DECK_PART = 200  # bytes of UTF-8 per '::' part, so `dist/<top-level deck>.a
 
 FILE_KEYS = ("deck", "tags", "cards")
 ITEM_KEYS = ("id", "question", "answer", "cloze", "source", "quote", "extra", "tags", "reverse", "allow")
-SOURCE_FIELDS = ("title", "author", "publisher", "date", "url", "text", "skip", "via")
+SOURCE_FIELDS = ("title", "author", "publisher", "date", "url", "text", "skip", "via", "placeholder")
 LINE_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?\Z")  # a `skip:` entry `N-M` or `N`
 TEXT_KEYS = ("question", "answer", "cloze", "quote", "extra")
 MARKDOWN_KEYS = ("question", "answer", "cloze", "extra")
@@ -177,6 +177,9 @@ def _source(key: str, entry: Map, *, line: int, doc: Document, report: _Report) 
         report(entry.lines["url"], f"url of source '{key}' must start with http:// or https://")
     article = text("text")
     via = text("via")
+    placeholder = entry.get("placeholder", False)
+    if not isinstance(placeholder, bool):
+        report(entry.lines["placeholder"], f"'placeholder' of source '{key}' must be true or false")
     return Source(
         key=key,
         title=title or "",
@@ -187,12 +190,14 @@ def _source(key: str, entry: Map, *, line: int, doc: Document, report: _Report) 
         text=(doc.path.parent / article) if article else None,
         skip=_skip(key, entry, report),
         via=via,
+        placeholder=placeholder is True,
         path=doc.shown,
         line=line,
     )
 
 
-def validate_deck(doc: Document, *, sources: dict[str, Source] | None, problems: list[Problem]) -> list[Item]:
+def validate_deck(doc: Document, *, sources: dict[str, Source] | None, problems: list[Problem],
+                  notetypes: dict | None = None) -> list[Item]:
     """The items of one deck file, with a problem for each thing wrong in it."""
     report = _Report(doc.shown, problems)
     data = doc.data
@@ -218,7 +223,11 @@ def validate_deck(doc: Document, *, sources: dict[str, Source] | None, problems:
         return []
     items = []
     for entry, line in zip(cards, cards.lines):
-        item = _item(entry, line=line, deck=deck, file_tags=file_tags, sources=sources, doc=doc, report=report)
+        if isinstance(entry, Map) and ("type" in entry or "fields" in entry):
+            item = typed_item(entry, line=line, deck=deck, file_tags=file_tags, sources=sources, doc=doc,
+                              report=report, notetypes=notetypes or {})
+        else:
+            item = _item(entry, line=line, deck=deck, file_tags=file_tags, sources=sources, doc=doc, report=report)
         if item is not None:
             items.append(item)
     return items if deck else []
@@ -331,6 +340,97 @@ def _item(entry: Any, *, line: int, deck: str | None, file_tags: tuple[str, ...]
         lines=tuple(part for pair in entry.lines.items() for part in pair),
         folder=_folder(doc.path),
     )
+
+
+TYPED_KEYS = ("id", "type", "fields", "source", "quote", "tags", "allow", "guid")
+GUID = re.compile(r"[!-~]{1,64}\Z")  # Anki's GUIDs: printable ASCII without spaces
+
+
+def typed_item(entry: Map, *, line: int, deck: str | None, file_tags: tuple[str, ...],
+               sources: dict[str, Source] | None, doc: Document, report: _Report, notetypes: dict) -> Item | None:
+    """An item of one of the tree's own note types (`type:` and `fields:`), or None when it is too broken."""
+    from .usertypes import CITED, card_ords, cloze_field, required_fields
+
+    before = len(report.problems)
+    suggested = report.unknown_keys(entry, TYPED_KEYS, "card of a note type from notetypes.yaml")
+    item_id = entry.get("id")
+    if not _text(item_id) or len(item_id) > MAX_ID or not ID.match(item_id):
+        report(entry.lines.get("id", line), "card needs an 'id' of lowercase letters, digits and single '-' "
+                                            f"(at most {MAX_ID} characters); run `deckbuild ids`")
+    name = entry.get("type")
+    notetype = notetypes.get(name) if _text(name) else None
+    if notetype is None:
+        where = entry.lines.get("type", line)
+        if "type" not in entry:
+            report(line, "card has 'fields' but no 'type'; name a note type of notetypes.yaml")
+        else:
+            hint = _suggest(str(name), notetypes) or (f"; the note types are {', '.join(notetypes)}" if notetypes
+                                                      else "; define it in notetypes.yaml beside sources.yaml")
+            report(where, f"unknown note type '{name}'{hint}")
+    values = entry.get("fields")
+    if not isinstance(values, Map):
+        report(entry.lines.get("fields", line), "'fields' must map field names to their text, like "
+                                                "'fields: {Word: ..., Meaning: ...}'")
+        values = Map(line)
+    kept: list[tuple[str, str]] = []
+    if notetype is not None:
+        own = [f for f in notetype.fields if f not in CITED]
+        for key, value in values.items():
+            fline = values.lines[key]
+            if key not in own:
+                hint = _suggest(key, own) or f"; its fields are {', '.join(own)}"
+                what = f"'{key}' is filled from the item's '{key.lower()}:'" if key in CITED else \
+                    f"note type '{name}' has no field '{key}'{hint}"
+                report(fline, what)
+            elif key in notetype.private:
+                report(fline, f"field '{key}' is private: it belongs to the learner's collection, so the YAML never "
+                              "sets it (push leaves it alone); remove it here")
+            elif not _text(value) or not value.strip():
+                report(fline, f"field '{key}' must be non-empty text" + (
+                    "; put the words in quotes" if isinstance(value, bool) else ""))
+            elif len(value) * 4 > MAX_FIELD_BYTES and len(value.encode("utf-8", "surrogatepass")) > MAX_FIELD_BYTES:
+                report(fline, f"field '{key}' is over the limit of {MAX_FIELD_BYTES:,} bytes for one field; shorten it")
+            else:
+                fmt = notetype.formats[notetype.fields.index(key)]
+                if fmt == "sound" and (not LOCAL.match(value.strip()) or "\n" in value.strip()):
+                    report(fline, f"sound field '{key}' must be one path relative to this file, like 'audio/word.mp3'")
+                elif fmt != "sound":
+                    _images(value, line=fline, report=report)
+                kept.append((key, value))
+        filled = {k for k in values if k in own and k not in notetype.private}  # a bad value is reported already
+        if notetype.cloze:
+            target = cloze_field(notetype)
+            text = dict(kept).get(target or "")
+            if text is None:
+                report(line, f"card of cloze type '{name}' needs field '{target}' with a deletion like {{{{c1::answer}}}}")
+            elif not CLOZE.search(text):
+                report(values.lines[target], f"field '{target}' has no cloze deletion; mark one like {{{{c1::answer}}}}")
+            elif unclosed := cloze_numbers(text)[1]:
+                report(values.lines[target], f"cloze deletion '{{{{c{unclosed[0]}::' is never closed; end it with '}}}}'")
+        elif not card_ords(notetype, filled):
+            wanted = "; ".join(f"template '{t}' shows {', '.join(sorted(f))}" for t, f in
+                               required_fields(notetype).items() if f)
+            report(entry.lines.get("fields", line), f"a field a template needs is missing, so this item makes no card "
+                                                    f"of note type '{name}': {wanted or 'its fronts show no field'}")
+    cited = _cited(entry, line=line, sources=sources, report=report, suggested=suggested) if "source" in entry else ()
+    quote = entry.get("quote")
+    if quote is not None and (not _text(quote) or not quote.strip()):
+        report(entry.lines["quote"], "'quote' must be non-empty text")
+    guid = entry.get("guid")
+    if guid is not None and (not _text(guid) or not GUID.match(guid)):
+        report(entry.lines["guid"], "'guid' must be the note's Anki GUID: printable characters without spaces")
+    allow = entry.get("allow") or []
+    if not isinstance(allow, list) or not all(_text(rule) and rule in RULES for rule in allow):
+        report(entry.lines.get("allow", line), f"'allow' must list lint rules: {', '.join(RULES)}")
+        allow = []
+    tags = _tags(entry, report)
+    if len(report.problems) > before or deck is None or notetype is None:
+        return None
+    return Item(
+        id=item_id, deck=deck, sources=cited, quote=quote, tags=tuple(dict.fromkeys(file_tags + tags)),
+        allow=tuple(allow), path=doc.shown, line=line, lines=tuple(part for pair in entry.lines.items() for part in pair)
+        + tuple(part for pair in values.lines.items() for part in (f"fields.{pair[0]}", pair[1])),
+        notetype=name, values=tuple(kept), guid=guid, folder=_folder(doc.path))
 
 
 def _images(text: str, *, line: int, report: _Report) -> None:

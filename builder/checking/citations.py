@@ -97,11 +97,11 @@ def item_citations(item: Item, texts: Texts, sources: dict[str, Source], warn: W
     """quote-not-found (in no cited text) and citation-unsupported (missing from one, or a paper not named)."""
     if not item.quote:
         return
-    quote = fold(item.quote)
     checked = {key: found.key for key in item.sources
                if (found := text_source(key, sources)) is not None and found.key in texts}
     if not checked:
         return
+    quote = fold(item.quote)
     missing = [key for key, text_key in checked.items() if quote not in texts.folded[text_key]]
     if len(missing) == len(checked):
         files = ", ".join(dict.fromkeys(sources[k].text.name for k in checked.values()))  # type: ignore[union-attr]

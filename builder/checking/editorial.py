@@ -32,6 +32,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__", re.S)
 _TAG = re.compile(r"<[^>]*>")
 _MARKUP = re.compile(r"<[^>]*>|[*_`#>\[\]()!]")
+_ARTICLE = re.compile(r"^(?:the|a|an) ")
 _DELETION = re.compile(r"\{\{c(\d+)::(.*?)(?:::([^{}]*))?\}\}", re.S)
 
 # Each kind of hedge; a card keeps a kind when it has any word of that kind.
@@ -44,6 +45,12 @@ HEDGES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("model", re.compile(r"\bmodels?\b")),
 )
 _ANY_HEDGE = re.compile("|".join(pattern.pattern for _, pattern in HEDGES))
+# Each kind's pattern finds only text holding one of these (its words, or their stems): a quick test, in the order
+# of HEDGES, before the pattern's slower search of long text.
+_HEDGE_WORDS = (("may", "might", "could"),
+                ("suggest", "hypothes", "possib", "likely", "probabl", "seem", "appear", "believe"),
+                ("some ",), ("at least in part",), ("model",))
+_ANY_HEDGE_WORD = tuple(word for words in _HEDGE_WORDS for word in words)
 
 
 @functools.lru_cache(maxsize=4096)  # each rule reads the same few texts of an item
@@ -91,18 +98,23 @@ def stems(text: str) -> set[str]:
 
 def card_text(item: Item) -> str:
     """Everything a card shows of its own: question, answer or cloze, and extra."""
-    return " ".join(part for part in (item.question, item.answer, item.cloze, item.extra) if part)
+    return " ".join(part for part in (item.question, item.answer, item.cloze, item.extra, *dict(item.values).values())
+                    if part)
 
 
 @functools.lru_cache(maxsize=65536)  # read again by shared-answer, after every item
 def deletions(cloze: str) -> dict[int, tuple[str, str]]:
     """Per cloze number: the hidden text, and the text shown on its front (its hint in place of the blank)."""
-    numbers = sorted({int(m[1]) for m in _DELETION.finditer(cloze)})
+    found = [(int(m[1]), m[2], m[3] or " ", m.start(), m.end()) for m in _DELETION.finditer(cloze)]
     out = {}
-    for number in numbers:
-        hidden = " ".join(m[2] for m in _DELETION.finditer(cloze) if int(m[1]) == number)
-        front = _DELETION.sub(lambda m: (m[3] or " ") if int(m[1]) == number else m[2], cloze)
-        out[number] = (hidden, front)
+    for number in sorted({n for n, *_ in found}):
+        hidden = " ".join(text for n, text, *_ in found if n == number)
+        parts, at = [], 0  # the cloze with this number's deletions as their hints, the others as their text
+        for n, text, hint, start, end in found:
+            parts += (cloze[at:start], hint if n == number else text)
+            at = end
+        parts.append(cloze[at:])
+        out[number] = (hidden, "".join(parts))
     return out
 
 
@@ -123,11 +135,15 @@ def item_editorial(item: Item, warn: Warn) -> Iterator[Finding]:
 
 def _hedges(item: Item, warn: Warn) -> Iterator[Finding]:
     """hedge-dropped: a kind of hedge in the quote that the card no longer has."""
-    if not item.quote or not _ANY_HEDGE.search(item.quote.lower()):
+    if not item.quote:
+        return
+    lowered = item.quote.lower()
+    if not any(word in lowered for word in _ANY_HEDGE_WORD) or not _ANY_HEDGE.search(lowered):
         return
     quote, card = fold(item.quote), fold(card_text(item))
-    dropped = sorted((found.start(), found[0]) for _, pattern in HEDGES
-                     if (found := pattern.search(quote)) and not pattern.search(card))
+    dropped = sorted((found.start(), found[0]) for (_, pattern), kind in zip(HEDGES, _HEDGE_WORDS)
+                     if any(word in quote for word in kind) and (found := pattern.search(quote))
+                     and not (any(word in card for word in kind) and pattern.search(card)))
     if dropped:
         listed = ", ".join(f"'{hedge}'" for _, hedge in dropped)
         yield warn(item, "cloze" if item.kind == "cloze" else "question", "hedge-dropped",
@@ -136,7 +152,7 @@ def _hedges(item: Item, warn: Warn) -> Iterator[Finding]:
 
 def _answer_in_question(item: Item, warn: Warn) -> Iterator[Finding]:
     """answer-in-question: a short answer whose every content word the question already shows."""
-    subject = set(words(item.deck.replace("::", " ")))  # cached: decks repeat
+    subject = _subject(item.deck)
     if item.kind == "cloze":
         pairs = [(f"c{n}", hidden, front) for n, (hidden, front) in deletions(item.cloze or "").items()]
         key = "cloze"
@@ -157,6 +173,12 @@ def _answer_in_question(item: Item, warn: Warn) -> Iterator[Finding]:
             yield warn(item, key, "answer-in-question",
                        f"the {what}'s words ({', '.join(dict.fromkeys(found))}) already stand in the question; "
                        "ask for something the question does not give away")
+
+
+@functools.lru_cache(maxsize=1024)  # decks repeat
+def _subject(deck: str) -> frozenset[str]:
+    """The words of a deck's name: an answer may share them with the question."""
+    return frozenset(words(deck.replace("::", " ")))
 
 
 _CHOICE = re.compile(r"([a-z0-9'-]+),?\s+or\s+(?:(?:the|a|an)\s+)?([a-z0-9'-]+)[^?.!]*\?")
@@ -188,8 +210,8 @@ def _quote_unrelated(item: Item, warn: Warn) -> Iterator[Finding]:
     if not item.quote:
         return
     card = card_text(item).casefold()
-    quoted = [w for w in words(item.quote) if w not in STOP]
-    if quoted and not any(stem(w) in card for w in quoted):  # anywhere in the card, even inside a word
+    quoted = set(map(stem, set(words(item.quote)) - STOP))
+    if quoted and not any(stemmed in card for stemmed in quoted):  # anywhere in the card, even inside a word
         yield warn(item, "quote", "quote-unrelated",
                    "the quote shares no word with the card; was it pasted from the wrong place?")
 
@@ -198,7 +220,7 @@ def answer_key(text: str) -> str:
     """An answer normalised for comparison: its bold part if it has one, without case, punctuation or articles."""
     bold = [a or b for a, b in _BOLD.findall(text)]
     key = " ".join(words(" ".join(bold) if bold else text))
-    return re.sub(r"^(?:the|a|an) ", "", key)
+    return _ARTICLE.sub("", key)
 
 
 def answer_keys(item: Item) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from ..pipeline.build import compile_clean
 from ..pipeline.cache import Cache, key_for
 from ..pipeline.compile import Compiled, Progress
 from ..pipeline.hooks import die_with
+from ..pipeline.state import forget
 from ..pipeline.texts import fold
 from ..pipeline.validate import CLOZE, CLOZE_ANSWER
 from .citations import Texts, item_citations, source_texts
@@ -45,7 +46,8 @@ def plain(fragment: str) -> str:
 
 def check(*, cards_dir: Path, cache: Cache | None = None, progress: Progress | None = None) -> Compiled:
     """Every validation of `build` plus the card-quality lint, writing nothing; its problems are warnings."""
-    compiled, _ = compile_clean(cards_dir, cache=cache, progress=progress)
+    compiled = compile_clean(cards_dir, cache=cache, progress=progress)[0]
+    forget()  # the state file is only checked: its items needn't stay in memory while the lint runs
     found = lint(compiled.tree, compiled.notes, cache=cache, file_keys=compiled.file_keys)
     return replace(compiled, problems=tuple(sorted(found, key=Problem.sort_key)))
 
@@ -77,7 +79,7 @@ def lint(tree: Tree, notes: tuple[Note, ...], *, cache: Cache | None = None,
     store.save()
     across = [*_duplicates(questions), *shared_answers(answers, _warn)]
     kept += [problem for problem, item in across if problem.rule not in item.allow]
-    return kept + _unused_sources(tree) + unread
+    return kept + _unused_sources(tree) + _placeholders(tree) + unread
 
 
 FileFindings = tuple[list[tuple], list[tuple[int, tuple[str, ...]]], list[tuple[int, str]]]
@@ -141,15 +143,16 @@ def _file_findings(items: tuple[Item, ...], notes: tuple[Note, ...], texts: Text
                    sources: dict[str, Source]) -> FileFindings:
     """One file's findings from its items alone (less what `allow` silences) as plain rows, and the keys the
     rules across the tree compare: each item's answers (`answer_keys`) and each question's folded text."""
-    rows = []
-    for item, note in zip(items, notes):
-        for problem, _ in (*_item_findings(item, note), *item_citations(item, texts, sources, _warn),
+    rows, answers, questions = [], [], []
+    for i, (item, note) in enumerate(zip(items, notes)):
+        for problem, _ in (*_item_findings(item, note, sources), *item_citations(item, texts, sources, _warn),
                            *item_editorial(item, _warn)):
             if problem.rule not in item.allow:
                 rows.append((problem.path, problem.line, problem.message, problem.severity, problem.rule))
-    answers = [(i, keys) for i, item in enumerate(items) if (keys := answer_keys(item))]
-    questions = [(i, fold(plain(note.fields[0]))) for i, (item, note) in enumerate(zip(items, notes))
-                 if item.kind == "qa"]
+        if keys := answer_keys(item):  # straight after the rules, which left its texts' words in the caches
+            answers.append((i, keys))
+        if item.kind == "qa":
+            questions.append((i, fold(plain(note.fields[0]))))
     return rows, answers, questions
 
 
@@ -218,34 +221,53 @@ def _warn(item: Item, key: str, rule: str, message: str) -> tuple[Problem, Item]
     return Problem(path=item.path, line=item.line_of(key), message=message, severity="warning", rule=rule), item
 
 
-def _item_findings(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
+def _item_findings(item: Item, note: Note, sources: dict[str, Source] | None = None) -> Iterator[tuple[Problem, Item]]:
     """The per-item rules."""
-    if item.kind == "cloze":
-        words = len(plain(CLOZE_ANSWER.sub(r"\1", note.fields[0])).split())
+    if item.notetype is not None:
+        yield from _typed_findings(item)
+    elif item.kind == "cloze":
+        words = len(plain(CLOZE_ANSWER.sub(_answer_of, note.fields[0])).split())
         if words > LONG_QUESTION:
             yield _warn(item, "cloze", "long-question", f"cloze text has {words} words (over {LONG_QUESTION})")
-        repeated = sorted(int(n) for n, count in Counter(CLOZE.findall(item.cloze or "")).items() if count > 1)
-        if repeated:
+        numbers = CLOZE.findall(item.cloze or "")
+        if len(numbers) > 1 and len(set(numbers)) < len(numbers):
+            repeated = sorted(int(n) for n, count in Counter(numbers).items() if count > 1)
             yield _warn(item, "cloze", "multi-blank", f"c{repeated[0]} hides more than one blank at once; "
                         "give each blank its own number")
     else:
         question, answer = plain(note.fields[0]), plain(note.fields[1])
-        if len(question.split()) > LONG_QUESTION:
-            yield _warn(item, "question", "long-question",
-                        f"question has {len(question.split())} words (over {LONG_QUESTION})")
+        asked, said = len(question.split()), len(answer.split())
+        if asked > LONG_QUESTION:
+            yield _warn(item, "question", "long-question", f"question has {asked} words (over {LONG_QUESTION})")
         if question.count("?") > 1:
             yield _warn(item, "question", "compound-question", "question asks two things (two '?'); split it")
-        if len(answer.split()) > LONG_ANSWER:
-            yield _warn(item, "answer", "long-answer", f"answer has {len(answer.split())} words (over {LONG_ANSWER})")
+        if said > LONG_ANSWER:
+            yield _warn(item, "answer", "long-answer", f"answer has {said} words (over {LONG_ANSWER})")
         listed = len(_LIST_ITEM.findall(item.answer or "")) or len([p for p in _SEPARATED.split(answer) if p.strip()])
         if listed > MAX_ITEMS:
             yield _warn(item, "answer", "enumeration", f"answer lists {listed} items (over {MAX_ITEMS}); "
                         "make one card per item or an overlapping cloze")
-        if _NOT_WORD.sub("", answer.lower()) in {"yes", "no", "true", "false"}:
+        if _NOT_WORD.sub("", answer.lower()) in _YES_NO:
             yield _warn(item, "answer", "yes-no", "answer is just yes/no; ask for the fact itself")
-    yield from _removed(item, note)
-    if not item.quote:
+    if note.removed:
+        yield from _removed(item, note)
+    placeholder = all(key in (sources or {}) and sources[key].placeholder for key in item.sources)
+    if not item.quote and item.sources and not placeholder:  # a placeholder is listed as such (placeholder-source)
         yield _warn(item, "id", "no-quote", "no quote from the source supports this card")
+
+
+_YES_NO = frozenset({"yes", "no", "true", "false"})
+
+
+def _answer_of(deletion: re.Match[str]) -> str:
+    """A cloze deletion's answer (CLOZE_ANSWER's group 1): quicker than the template r"\\1"."""
+    return deletion[1]
+
+
+def _typed_findings(item: Item) -> Iterator[tuple[Problem, Item]]:
+    """The rules for an item of the tree's own note type: where its source is missing or a placeholder."""
+    if not item.sources:
+        yield _warn(item, "id", "no-source", "card cites no source; add 'source:' (its citation shows on the back)")
 
 
 def _removed(item: Item, note: Note) -> Iterator[tuple[Problem, Item]]:
@@ -269,6 +291,15 @@ def _duplicates(questions: list[tuple[Item, str]]) -> Iterator[tuple[Problem, It
                         f"same question as {first.path}:{first.line_of('question')} ({first.id})")
         else:
             seen[key] = item
+
+
+def _placeholders(tree: Tree) -> list[Problem]:
+    """Each card citing a placeholder source (`placeholder: true` in sources.yaml), to be replaced by a real one."""
+    marked = {key for key, source in tree.sources.items() if source.placeholder}
+    return [Problem(path=item.path, line=item.line_of("source"), severity="warning", rule="placeholder-source",
+                    message=f"card cites placeholder source '{key}', not a real citation; cite where the fact comes from")
+            for item in tree.items if marked and "placeholder-source" not in item.allow
+            for key in item.sources if key in marked]
 
 
 def _unused_sources(tree: Tree) -> list[Problem]:
