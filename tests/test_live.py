@@ -409,3 +409,15 @@ def test_push_removes_cards_and_converts_like_the_file_route_with_yes(live, writ
         assert f"removed card: {item_id} {card}" in pushed.stdout
     got, want = collection_contents(live.collection), collection_contents(reference)
     assert got == want
+
+
+def test_pull_dry_run_through_the_running_anki_reports_and_writes_nothing(imported, live, deckbuild):
+    cards = imported()
+    edit_in_anki(live, "microglia-first-line", Answer="They are its <strong>front line</strong>.")
+    before = file_hashes(cards)
+
+    result = deckbuild("pull", cards, "--collection", live.collection, "--dry-run", "--via", "anki")
+
+    assert result.exit_code == 0, result.output
+    assert "pulled microglia-first-line (answer)" in result.stdout and "dry run, nothing written" in result.stdout
+    assert file_hashes(cards) == before
