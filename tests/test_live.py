@@ -439,3 +439,15 @@ def test_a_tree_with_its_own_note_types_is_refused_on_the_live_route_before_anyt
     assert not (tmp_path / "new.apkg").exists()
     assert file_hashes(cards) == files
     assert live.client().call("notesByGuid", guids=guid) == held
+
+
+def test_pull_dry_run_through_the_running_anki_reports_and_writes_nothing(imported, live, deckbuild):
+    cards = imported()
+    edit_in_anki(live, "microglia-first-line", Answer="They are its <strong>front line</strong>.")
+    before = file_hashes(cards)
+
+    result = deckbuild("pull", cards, "--collection", live.collection, "--dry-run", "--via", "anki")
+
+    assert result.exit_code == 0, result.output
+    assert "pulled microglia-first-line (answer)" in result.stdout and "dry run, nothing written" in result.stdout
+    assert file_hashes(cards) == before
