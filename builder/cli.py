@@ -44,8 +44,9 @@ Exit codes:
   2    usage errors (a wrong option or path, an output deckbuild
        won't overwrite)
   3    the machine stopped the work (a permission, a full or
-       read-only disk, a name too long, Anki running, another
-       deckbuild using the same cards or collection)
+       read-only disk, a name too long, Anki running with nothing
+       answering for it, Anki busy, another deckbuild using the
+       same cards or collection)
   4    a bug in deckbuild (please report it; --debug or
        DECKBUILD_DEBUG=1 shows the traceback)
   5    pull: conflicts left unsettled (--prefer settles them)
@@ -381,29 +382,40 @@ def ids(cards_dir: Path) -> None:
     click.echo(f"{len(added)} id{'s' * (len(added) != 1)} added.")
 
 
-@cli.command(epilog=epilog(f'deckbuild diff cards --collection {COLLECTION_PATH}'))
+VIA = click.option("--via", type=click.Choice(["file", "anki"]),
+                   help="Reach the collection through its file (Anki closed) or the running Anki's add-on "
+                        "[default: the file if it opens, else the running Anki].")
+
+
+@cli.command(epilog=epilog(f'deckbuild diff cards --collection {COLLECTION_PATH}',
+                           f'deckbuild diff cards --collection {COLLECTION_PATH} --via anki'))
 @CARDS
 @click.option("--collection", "collection", required=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The Anki collection to compare against (collection.anki2); it is never modified.")
+@VIA
 @cache_options
 @DEBUG
-def diff(cards_dir: Path, collection: Path, cache_dir: Path | None, no_cache: bool) -> None:
+def diff(cards_dir: Path, collection: Path, via: str | None, cache_dir: Path | None, no_cache: bool) -> None:
     """Predict what importing the build into an Anki collection would do, without touching it (= push --dry-run).
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
     """
-    _predict(cards_dir, collection, cache=_cache(cache_dir, no_cache))
+    _predict(cards_dir, collection, via=via, cache=_cache(cache_dir, no_cache))
 
 
 COLLECTION = click.option("--collection", "collection", required=True,
                           type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                          help="The Anki collection file (collection.anki2). Close Anki first.")
+                          help="The Anki collection file (collection.anki2), closed or open in Anki.")
+CLOSED_COLLECTION = click.option("--collection", "collection", required=True,
+                                 type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                                 help="The Anki collection file (collection.anki2). Close Anki first.")
 
 
 @cli.command(epilog=epilog(
     f'deckbuild pull cards --collection {COLLECTION_PATH} --dry-run',
     f'deckbuild pull cards --collection {COLLECTION_PATH} --prefer anki',
+    f'deckbuild pull cards --collection {COLLECTION_PATH} --via anki',
 ))
 @CARDS
 @COLLECTION
@@ -412,10 +424,11 @@ COLLECTION = click.option("--collection", "collection", required=True,
 @click.option("--dry-run", is_flag=True, help="Print what would be pulled; write nothing.")
 @click.option("--restore-state", is_flag=True,
               help="Rebuild a lost or damaged state file from the notes the collection holds.")
+@VIA
 @cache_options
 @DEBUG
 def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, restore_state: bool,
-         cache_dir: Path | None, no_cache: bool) -> None:
+         via: str | None, cache_dir: Path | None, no_cache: bool) -> None:
     """Bring edits made in Anki back into the YAML, changing only the edited values.
 
     Needs the optional `anki` package and markdownify: from a clone,
@@ -426,10 +439,11 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
     from .commands.pull import pull as pull_edits, restore_state as restore
 
     if restore_state:
-        report = restore(cards_dir=cards_dir, collection=collection, dry_run=dry_run)
+        report = restore(cards_dir=cards_dir, collection=collection, dry_run=dry_run, via=via)
     else:
         report = pull_edits(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run,
-                            cache=_cache(cache_dir, no_cache))
+                            cache=_cache(cache_dir, no_cache), via=via)
+    click.echo(report.route, err=True)
     for outcome in report.outcomes:
         click.echo(str(outcome))
     if not restore_state:
@@ -441,6 +455,7 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
 @cli.command(epilog=epilog(
     f'deckbuild push cards --collection {COLLECTION_PATH}',
     f'deckbuild push cards --collection {COLLECTION_PATH} --yes',
+    f'deckbuild push cards --collection {COLLECTION_PATH} --via anki',
 ))
 @CARDS
 @COLLECTION
@@ -449,16 +464,17 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
 @click.option("--yes", is_flag=True,
               help="Delete the notes of removed items, and remove cards the build no longer makes, without asking.")
 @click.option("--dry-run", is_flag=True, help="Predict what the push would do, on a copy; write nothing (= diff).")
+@VIA
 @cache_options
 @DEBUG
 def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, yes: bool, dry_run: bool,
-         cache_dir: Path | None, no_cache: bool) -> None:
+         via: str | None, cache_dir: Path | None, no_cache: bool) -> None:
     """Build, back up the collection, and apply the build to it: import, convert, remove, move, delete.
 
     Needs the optional `anki` package: from a clone, pip install '.[anki]'.
     """
     if dry_run:
-        _predict(cards_dir, collection, cache=_cache(cache_dir, no_cache))
+        _predict(cards_dir, collection, via=via, cache=_cache(cache_dir, no_cache))
         return
     from .commands.push import push as push_build
 
@@ -471,7 +487,8 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
         return click.confirm("Remove these from the collection?", default=False)
 
     report = push_build(cards_dir=cards_dir, collection=collection, output=output, force=force, yes=yes,
-                        confirm=confirm, cache=_cache(cache_dir, no_cache))
+                        confirm=confirm, cache=_cache(cache_dir, no_cache), via=via)
+    click.echo(report.route, err=True)
     click.echo(summary_lines(report.summary)[0])  # the build's line; push itself does what the others ask for
     for line in report.lines():
         click.echo(line)
@@ -481,7 +498,7 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
     f'deckbuild adopt spanish --deck Spanish --collection {COLLECTION_PATH}',
 ))
 @CARDS
-@COLLECTION
+@CLOSED_COLLECTION
 @click.option("--deck", required=True, help="The deck to adopt, with its subdecks ('::' nests).")
 @DEBUG
 def adopt(cards_dir: Path, collection: Path, deck: str) -> None:
@@ -498,10 +515,36 @@ def adopt(cards_dir: Path, collection: Path, deck: str) -> None:
         click.echo(line)
 
 
-def _predict(cards_dir: Path, collection: Path, *, cache: Cache) -> None:
+def _predict(cards_dir: Path, collection: Path, *, via: str | None, cache: Cache) -> None:
     """Print what importing the build would do, tried on a copy of the collection."""
     from .commands.diff import predict
 
-    prediction = predict(cards_dir=cards_dir, collection=collection, cache=cache)
+    prediction = predict(cards_dir=cards_dir, collection=collection, cache=cache, via=via)
+    if prediction.route:
+        click.echo(prediction.route, err=True)
     for line in prediction.lines():
         click.echo(line)
+
+
+@cli.command(epilog=epilog('deckbuild addon -o deckbuild.ankiaddon',
+                           "deckbuild addon --install ~/.local/share/Anki2"))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("deckbuild.ankiaddon"),
+              show_default=True, help="Where to write the add-on.")
+@click.option("--install", "base", type=click.Path(file_okay=False, path_type=Path),
+              help="Copy the add-on into this Anki base folder's addons21/ instead (restart Anki after).")
+@FORCE
+@DEBUG
+def addon(output: Path, base: Path | None, force: bool) -> None:
+    """Write deckbuild's companion add-on for Anki, which lets push, pull and diff work with Anki open.
+
+    Install the file with Anki's Tools → Add-ons → Install from file, then restart Anki. It listens on
+    127.0.0.1:8765 (or DECKBUILD_ANKI_PORT) and makes its key on first start.
+    """
+    from .commands.addon import install, write_ankiaddon
+
+    if base is not None:
+        written = install(base=base)
+        click.echo(f"installed {written.files} files → {written.path} (restart Anki to load it)")
+        return
+    written = write_ankiaddon(output=output, force=force)
+    click.echo(f"{written.files} files → {written.path} (Tools → Add-ons → Install from file)")

@@ -74,6 +74,19 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder / "deckbuild"
 
 
+@pytest.fixture(autouse=True)
+def no_running_anki(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """deckbuild finds no Anki of the user's: an empty base folder, and a port nothing listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free = sock.getsockname()[1]
+    monkeypatch.setenv("ANKI_BASE", str(tmp_path / "no-anki-base"))
+    monkeypatch.setenv("DECKBUILD_ANKI_PORT", str(free))
+    monkeypatch.delenv("DECKBUILD_ANKI_KEY", raising=False)
+
+
 @pytest.fixture
 def write_tree(tmp_path: Path) -> Callable[..., Path]:
     """Write a cards tree: {relative path: YAML text}; sources.yaml is added unless given."""
@@ -210,3 +223,71 @@ def probe_in_chromium(page: Path, probe: str, *, tmp_path: Path, query: str = ""
     found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
     assert found, done.stdout[-2000:] + done.stderr[-2000:]
     return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.fixture(scope="session")
+def desktop(tmp_path_factory: pytest.TempPathFactory):
+    """The real Anki desktop app, headless, with deckbuild's add-on: one for the whole test session."""
+    import importlib.util
+
+    if importlib.util.find_spec("aqt") is None:
+        pytest.skip("aqt (the Anki desktop app) is not installed")
+    from desktop import Desktop, seed
+
+    base = tmp_path_factory.mktemp("anki-desktop") / "base"
+    seed(base)
+    app = Desktop(base)
+    app.start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def live(desktop, monkeypatch: pytest.MonkeyPatch):
+    """The running Anki with an empty collection; deckbuild pointed at it (its base folder and port)."""
+    if not desktop.running():
+        desktop.start()
+    client = desktop.client()
+    notes = client.call("findNotes", query="deck:*")
+    if notes:
+        client.call("deleteNotes", notes=notes)
+    for name, value in desktop.env().items():
+        monkeypatch.setenv(name, value)
+    return desktop
+
+
+@pytest.fixture(scope="session")
+def ankiconnect_desktop(tmp_path_factory: pytest.TempPathFactory):
+    """The real Anki desktop with the real AnkiConnect add-on (its plugin folder from DECKBUILD_ANKICONNECT)."""
+    import importlib.util
+    import os
+
+    plugin = os.environ.get("DECKBUILD_ANKICONNECT")
+    if not plugin:
+        pytest.skip("DECKBUILD_ANKICONNECT (AnkiConnect's plugin folder) is not set")
+    if importlib.util.find_spec("aqt") is None:
+        pytest.skip("aqt (the Anki desktop app) is not installed")
+    from desktop import Desktop, seed
+
+    base = tmp_path_factory.mktemp("ankiconnect-desktop") / "base"
+    seed(base, addons={"ankiconnect": Path(plugin)})  # a folder named `plugin` would not start
+    app = Desktop(base, key_from_addon=False)
+    (base / "addons21" / "ankiconnect" / "meta.json").write_text(json.dumps({"config": {"webBindPort": app.port}}))
+    app.start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def ankiconnect(ankiconnect_desktop, monkeypatch: pytest.MonkeyPatch):
+    """The running Anki with AnkiConnect, an empty collection, and deckbuild pointed at it."""
+    app = ankiconnect_desktop
+    if not app.running():
+        app.start()
+    client = app.client(key=None)
+    notes = client.call("findNotes", query="deck:*")
+    if notes:
+        client.call("deleteNotes", notes=notes)
+    for name, value in app.env().items():
+        monkeypatch.setenv(name, value)
+    return app

@@ -57,7 +57,7 @@ def test_diff_predicts_new_updated_unchanged_and_cards_left_in_the_old_deck(impo
     result = deckbuild("diff", imported, "--collection", anki.path)
 
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
+    assert result.stdout.splitlines() == [
         "would add 1, update 1, leave 2 unchanged, 0 conflicting, 0 removed",
         "new: brand-new",
         "update: glia-means-glue",
@@ -90,7 +90,7 @@ def test_a_changed_kind_is_predicted_as_a_conflict_with_what_to_do(imported, dec
 
     assert prediction.conflicting == (("microglia-first-line", "deckbuild Q/A", "deckbuild Cloze"),)
     assert prediction.updated == () and prediction.new == ()
-    lines = deckbuild("diff", imported, "--collection", anki.path).output.splitlines()
+    lines = deckbuild("diff", imported, "--collection", anki.path).stdout.splitlines()
     assert lines[0] == "would add 0, update 0, leave 2 unchanged, 1 conflicting, 0 removed"
     assert lines[1].startswith("conflict: microglia-first-line (it is a 'deckbuild Q/A' note in Anki, "
                                "a 'deckbuild Cloze' note in the YAML")

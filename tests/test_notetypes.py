@@ -314,7 +314,7 @@ def test_diff_predicts_a_field_change_as_push_applies_it(typed, deckbuild, anki,
     vocab.write_text(vocab.read_text().replace("      Meaning: hello\n", "      Meaning: hello\n      Plural: holas\n"))
     result = deckbuild("diff", typed, "--collection", anki.path)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("would add 0, update 1, leave 1 unchanged, 0 conflicting, 0 removed")
+    assert result.stdout.startswith("would add 0, update 1, leave 1 unchanged, 0 conflicting, 0 removed")
     anki.reopen()
     assert "Plural" not in [f["name"] for f in anki.col.models.by_name("Vocab")["flds"]]  # only the copy changed
 

@@ -69,7 +69,7 @@ def test_edits_are_pulled_into_their_lines_and_every_other_byte_stays(imported, 
     assert result.exit_code == 0, result.output
     assert (cards / "deck.yaml").read_bytes() == golden("pull-after.yaml")
     place = f"{cards.as_posix()}/deck.yaml"
-    assert result.output.splitlines() == [
+    assert result.stdout.splitlines() == [
         f"{place}:7: pulled plain-question (question, tags)",
         f"{place}:13: pulled single-quoted (answer, extra)",
         f"{place}:19: pulled double-quoted (question)",
@@ -156,7 +156,7 @@ def test_after_a_pull_the_next_build_and_import_touch_nothing_and_the_edit_survi
     assert anki.notes()["microglia-first-line"]["Answer"] == edited
     anki.close()
     again = deckbuild("pull", cards, "--collection", anki.path)
-    assert again.output.startswith("0 pulled")
+    assert again.stdout.startswith("0 pulled")
 
 
 def test_html_markdown_cannot_say_is_written_and_reported_approximate(imported, anki, deckbuild):

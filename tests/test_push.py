@@ -129,7 +129,7 @@ def test_push_dry_run_is_diff_and_reports_removed_notes(imported, deckbuild, ank
 
     assert dry.exit_code == 0, dry.output
     assert dry.output == diff.output
-    assert dry.output.splitlines() == [
+    assert dry.stdout.splitlines() == [
         "would add 0, update 0, leave 2 unchanged, 0 conflicting, 1 removed",
         "removed: third-item (0 reviews; its item is gone from the tree; push --yes deletes the note)",
     ]

@@ -21,12 +21,16 @@ from ..pipeline.hooks import pause
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import guid_for
 from ..pipeline.state import temp_dir
-from .anki_types import convert_by_name, item_ids
+from .anki_types import item_ids
 
 if TYPE_CHECKING:
     from anki.collection import Collection
 
+    from ..collection.file import FileSession
+    from ..collection.live import LiveSession
     from .push import Plan
+
+    Steps = FileSession | LiveSession  # a route's session: what apply_plan calls
 
 INSTALL = ("pip install '.[anki]' from a clone of deckbuild (the extra is deckbuild's; "
            "Anki's own `anki` package comes from PyPI with it)")
@@ -249,7 +253,11 @@ def import_package(col: Collection, apkg: Path):
 
 def read_applied(col: Collection) -> Applied:
     """What earlier pushes applied to this collection (nothing, before the first)."""
-    record = col.get_config(APPLIED, None)
+    return parse_applied(col.get_config(APPLIED, None))
+
+
+def parse_applied(record: object) -> Applied:
+    """The record of what pushes applied, as the collection's config holds it (any route reads it so)."""
     if not isinstance(record, dict):
         return Applied(decks={})
     decks = record.get("decks")
@@ -260,8 +268,13 @@ def read_applied(col: Collection) -> Applied:
 
 def write_applied(col: Collection, applied: Applied) -> None:
     """Record what has been applied, in the collection (Anki commits it at once)."""
-    col.set_config(APPLIED, {"decks": dict(sorted(applied.decks.items())), "converting": list(applied.converting),
-                             "deleting": list(applied.deleting)})
+    col.set_config(APPLIED, applied_record(applied))
+
+
+def applied_record(applied: Applied) -> dict:
+    """The record of what pushes applied, as the collection's config keeps it."""
+    return {"decks": dict(sorted(applied.decks.items())), "converting": list(applied.converting),
+            "deleting": list(applied.deleting)}
 
 
 def convert_notes(col: Collection, *, old: str, new: str, nids: list[int], fields: list[int]) -> None:
@@ -313,11 +326,12 @@ class Done:
     deleted: tuple[str, ...]  # notes deleted now or by a stopped push
 
 
-def apply_plan(col: Collection, *, plan: Plan, approved: bool, found: dict[str, AnkiNote], applied: Applied,
+def apply_plan(col: Steps, *, plan: Plan, approved: bool, found: dict[str, AnkiNote], applied: Applied,
                decks: dict[str, str], apkg: Path, on_deleted: Callable[[list[str]], None],
                notetypes: Mapping | None = None) -> Done:
     """Apply a push's plan to the collection, recording what is done (`Applied`) as soon as Anki holds it.
 
+    `col` is a route's session (the file, or the running Anki): the same steps either way.
     `approved` allows what --yes allows (removing cards, deleting notes); `decks` is each item's
     deck in the YAML; `on_deleted` drops the deleted notes' tombstones before the record forgets them.
     """
@@ -326,39 +340,38 @@ def apply_plan(col: Collection, *, plan: Plan, approved: bool, found: dict[str, 
     blocked = {i for i, o, _, _ in plan.remove if not approved and i in {c[0] for c in plan.convert} and o != 0}
     convert = [c for c in plan.convert if c[0] not in blocked]
     # Cards a switch would carry into a different fact go first (card 1 stays: the note needs one card).
-    remove_cards(col, [(found[i].nid, o) for i, o, _, _ in removing if o != 0 and i in {c[0] for c in convert}])
-    log = _import_log(col, apkg, by_nid={note.nid: item_id for item_id, note in found.items()})
+    col.remove_cards([(found[i].nid, o) for i, o, _, _ in removing if o != 0 and i in {c[0] for c in convert}])
+    log = col.import_package(apkg, by_nid={note.nid: item_id for item_id, note in found.items()})
     pause("push-import")
     if convert or plan.refill:
         applied = replace(applied, converting=tuple(sorted({c[0] for c in convert} | set(plan.refill))))
-        write_applied(col, applied)
+        col.write_applied(applied)
         for (old, new), fields in FIELD_MAP.items():
             nids = [found[i].nid for i, a, b in convert if (a, b) == (old, new)]
-            if nids and col.models.get(NOTETYPES[new].id) is not None:
-                convert_notes(col, old=old, new=new, nids=nids, fields=fields)
-        convert_by_name(col, convert, found, notetypes or {})  # to or from the tree's own types
+            if nids and col.has_notetype(new):
+                col.change_notetype(old=old, new=new, nids=nids, fields=fields, templates=None)
+        col.convert_by_name(convert, found, notetypes or {})  # to or from the tree's own types
         pause("push-convert")
-        make_older(col, [found[i].nid for i in applied.converting])  # older than the build: the import fills them
-        import_package(col, apkg)
+        col.refill(notes=[found[i] for i in applied.converting], apkg=apkg)  # the build's content and mod
         applied = replace(applied, converting=())
-        write_applied(col, applied)
-    remove_cards(col, [(found[i].nid, o) for i, o, _, _ in removing])
+        col.write_applied(applied)
+    col.remove_cards([(found[i].nid, o) for i, o, _, _ in removing])
     pause("push-remove")
     for item_id, deck, wanted in plan.moves:
-        move_cards(col, nid=found[item_id].nid, from_deck=deck, to_deck=wanted)
+        col.move_cards(nid=found[item_id].nid, from_deck=deck, to_deck=wanted)
     left = {i for i, _, _ in plan.left}
     applied = replace(applied, decks={**applied.decks, **{i: d for i, d in decks.items() if i not in left}})
-    write_applied(col, applied)
+    col.write_applied(applied)
     pause("push-move")
     deleted = [i for i, _ in plan.delete] if approved else []
     if deleted:
-        write_applied(col, replace(applied, deleting=tuple(deleted)))
-        delete_notes(col, [found[i].nid for i in deleted])
+        col.write_applied(replace(applied, deleting=tuple(deleted)))
+        col.remove_notes([found[i].nid for i in deleted])
         pause("push-delete")
     done = deleted + list(plan.deleted_before)
     on_deleted(done)
-    write_applied(col, replace(applied, decks={k: v for k, v in applied.decks.items() if k not in done},
-                               deleting=()))
+    col.write_applied(replace(applied, decks={k: v for k, v in applied.decks.items() if k not in done},
+                              deleting=()))
     return Done(log=log, blocked=tuple(sorted(blocked)), deleted=tuple(done))
 
 

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from ..pipeline.build import compile_clean, now, plan
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
+from ..collection.route import copy_of
 from .anki_types import kinds_by_id, removed_guids, sync_notetypes
-from .collection import copy_to, import_package, opened, read_applied, read_notes
+from .collection import import_package, opened, read_applied, read_notes
 from .push import Plan, make_plan, removed_items, tree_decks
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class Prediction:
     conflicting: tuple[tuple[str, str, str], ...]  # (id, note type in Anki, note type the build wants)
     moves: tuple[tuple[str, str, str], ...]  # (id, deck its cards are in, deck the YAML asks for)
     removed: tuple[str, ...] = ()  # notes in the collection whose items were removed from the tree
+    route: str = field(default="", compare=False)  # how the collection was reached
     plan: Plan | None = field(default=None, compare=False)  # what push would do beyond the import
 
     def _pushed(self, item_id: str, deck: str) -> bool:
@@ -64,7 +66,7 @@ class Prediction:
         return lines
 
 
-def predict(*, cards_dir: Path, collection: Path, cache: Cache | None = None) -> Prediction:
+def predict(*, cards_dir: Path, collection: Path, cache: Cache | None = None, via: str | None = None) -> Prediction:
     """Build the tree to a temporary .apkg, import it into a temporary copy of `collection`, and report.
 
     It works on a copy, so Anki may even be running (what it has not saved yet is not seen). The tree
@@ -76,7 +78,7 @@ def predict(*, cards_dir: Path, collection: Path, cache: Cache | None = None) ->
     with tempfile.TemporaryDirectory(prefix="deckbuild-diff-") as work:
         apkg = Path(work) / "build.apkg"
         write_apkg(rows=rows, notetype_mods=new_state.notetype_mods, output=apkg, notetypes=compiled.tree.notetypes)
-        copy = copy_to(collection, Path(work)) if collection.is_file() else collection
+        copy, route = copy_of(collection, Path(work), via=via) if collection.is_file() else (collection, "")
         with opened(copy, command="diff", shown=collection) as col:
             if copy != collection:  # on the copy, as push would: a type whose fields changed is changed in place
                 sync_notetypes(col, compiled.tree.notetypes)
@@ -88,7 +90,7 @@ def predict(*, cards_dir: Path, collection: Path, cache: Cache | None = None) ->
                               decks=tree_decks(compiled.notes, state) | tree_decks((), new_state))
             prediction = _import(col, apkg=apkg, rows=rows, removed=tuple(i for i in gone if i in found),
                                  nids={i: note.nid for i, note in found.items()})
-    return replace(prediction, plan=plan_)
+    return replace(prediction, plan=plan_, route=route)
 
 
 def _import(col: Collection, *, apkg: Path, rows: Sequence[Row], removed: tuple[str, ...],

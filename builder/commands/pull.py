@@ -20,8 +20,10 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import MediaStore, note_digest, render_item
 from ..pipeline.state import FILENAME, Entry, State, save_state
 from ..pipeline.validate import validate_deck
-from .anki_types import kinds_by_id, removed_guids
-from .collection import AnkiNote, copy_to, notetype_fields, notetype_mods, opened, read_notes
+from ..collection.file import FileSession
+from ..collection.route import session
+from .anki_types import kinds_by_id
+from .collection import AnkiNote, copy_to, opened
 from .typedpull import typed_changes, typed_digest, typed_keys
 from .push import removed_items
 from .unrender import same_html, to_markdown
@@ -57,6 +59,7 @@ class PullReport:
 
     outcomes: tuple[Outcome, ...]
     dry_run: bool = False
+    route: str = ""  # how the collection was reached
 
     def count(self, kind: str) -> int:
         """How many outcomes of one kind."""
@@ -89,26 +92,33 @@ def locked_for(cards_dir: Path, collection: Path, *, dry_run: bool) -> Iterator[
 
 
 def pull(*, cards_dir: Path, collection: Path, prefer: str | None = None, dry_run: bool = False,
-         cache: Cache | None = None) -> PullReport:
+         cache: Cache | None = None, via: str | None = None) -> PullReport:
     """Bring each note edited in Anki since the last build into its item, unless its YAML changed too.
 
     The tree is compiled through `cache` (build's), which gives the same items and notes as compiling afresh.
     """
     with locked_for(cards_dir, collection, dry_run=dry_run):  # from the state's first read to its last write
-        return _pull(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run, cache=cache)
+        return _pull(cards_dir=cards_dir, collection=collection, prefer=prefer, dry_run=dry_run, cache=cache,
+                     via=via)
 
 
-def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, cache: Cache | None) -> PullReport:
+def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, cache: Cache | None,
+          via: str | None) -> PullReport:
     """The pull, under the locks."""
     compiled, state = compile_clean(cards_dir, cache=cache)
     pairs = list(zip(compiled.tree.items, compiled.notes))
     gone = removed_items(state, (note.id for note in compiled.notes))
     notetypes = compiled.tree.notetypes
-    with _reading(collection, command="pull", dry_run=dry_run) as col:
-        anki = read_notes(col, [note.id for note in compiled.notes] + gone,
-                          nids={key: entry.nid for key, entry in state.items.items()},
-                          guids={**removed_guids(col, state, gone), **{n.id: n.guid for n in compiled.notes}},
-                          kinds=kinds_by_id(notetypes))
+    with _reading(collection, command="pull", dry_run=dry_run, via=via,
+                  nids={key: entry.nid for key, entry in state.items.items()}) as col:
+        col.check_own_types(notetypes, state)  # the live route refuses a tree with its own note types
+        # Only notes newer than the last build can have been edited in Anki: the others' mods and decks suffice.
+        anki = col.read_notes([note.id for note in compiled.notes] + gone,
+                              since={key: entry.mod for key, entry in state.items.items()},
+                              nids={key: entry.nid for key, entry in state.items.items()},
+                              guids={**col.removed_guids(state, gone), **{n.id: n.guid for n in compiled.notes}},
+                              kinds=kinds_by_id(notetypes))
+        route = col.describe()
     outcomes: list[Outcome] = []
     files: dict[str, _FileEdits] = {}
     items = dict(state.items)
@@ -147,7 +157,7 @@ def _pull(*, cards_dir: Path, collection: Path, prefer: str | None, dry_run: boo
         write(edited)
         if new_state != state:
             save_state(cards_dir, new_state)
-    return PullReport(outcomes=tuple(outcomes), dry_run=dry_run)
+    return PullReport(outcomes=tuple(outcomes), dry_run=dry_run, route=route)
 
 
 def _three_way(item: Item, note: Note, found: AnkiNote, *, base: Entry | None,
@@ -182,26 +192,28 @@ def _three_way(item: Item, note: Note, found: AnkiNote, *, base: Entry | None,
         "--prefer anki or --prefer yaml settles it"))
 
 
-def restore_state(*, cards_dir: Path, collection: Path, dry_run: bool = False) -> PullReport:
+def restore_state(*, cards_dir: Path, collection: Path, dry_run: bool = False, via: str | None = None) -> PullReport:
     """A new state file from the collection: each note it holds, taken as built from the YAML as it is now.
 
     Ids and mods come from the collection, so the next build leaves every note there as it is.
     """
     with locked_for(cards_dir, collection, dry_run=dry_run):
-        return _restore_state(cards_dir=cards_dir, collection=collection, dry_run=dry_run)
+        return _restore_state(cards_dir=cards_dir, collection=collection, dry_run=dry_run, via=via)
 
 
-def _restore_state(*, cards_dir: Path, collection: Path, dry_run: bool) -> PullReport:
+def _restore_state(*, cards_dir: Path, collection: Path, dry_run: bool, via: str | None) -> PullReport:
     """The state's restoration, under the locks."""
     compiled = compile_tree(cards_dir)
     errors = [p for p in compiled.problems if p.is_error]
     if errors:
         raise ContentError(errors)
     own = compiled.tree.notetypes
-    with _reading(collection, command="pull --restore-state", dry_run=dry_run) as col:
-        anki = read_notes(col, [note.id for note in compiled.notes], guids={n.id: n.guid for n in compiled.notes},
-                          kinds=kinds_by_id(own))
-        mods, fields = notetype_mods(col, own), notetype_fields(col, own)
+    with _reading(collection, command="pull --restore-state", dry_run=dry_run, via=via) as col:
+        col.check_own_types(own, State(items={}))  # the live route refuses a tree with its own note types
+        anki = col.read_notes([note.id for note in compiled.notes], guids={n.id: n.guid for n in compiled.notes},
+                              kinds=kinds_by_id(own))
+        mods, fields = col.notetype_mods(own), col.notetype_fields(own)
+        route = col.describe()
     items, outcomes = {}, []
     for item, note in zip(compiled.tree.items, compiled.notes):
         found = anki.get(note.id)
@@ -221,19 +233,20 @@ def _restore_state(*, cards_dir: Path, collection: Path, dry_run: bool) -> PullR
     outcomes.append(Outcome(place=shown(cards_dir, cards_dir / FILENAME), id=f"{len(items)} notes",
                             kind="restored", detail="ids and mods from the collection"
                             + ("; dry run, nothing written" if dry_run else "")))
-    return PullReport(outcomes=tuple(outcomes), dry_run=dry_run)
+    return PullReport(outcomes=tuple(outcomes), dry_run=dry_run, route=route)
 
 
 @contextmanager
-def _reading(collection: Path, *, command: str, dry_run: bool) -> Iterator:
-    """The collection to read: itself (Anki must be closed), or for a dry run a copy that nothing touches."""
-    if not dry_run or not collection.is_file():
-        with opened(collection, command=command) as col:
+def _reading(collection: Path, *, command: str, dry_run: bool, via: str | None,
+             nids: dict[str, int] | None = None) -> Iterator:
+    """The collection to read: the file or the running Anki, or for a dry run on the file a copy nothing touches."""
+    if not dry_run or not collection.is_file() or via == "anki":
+        with session(collection, command=command, via=via, nids=nids) as col:
             yield col
         return
     with tempfile.TemporaryDirectory(prefix="deckbuild-pull-") as work:
         with opened(copy_to(collection, Path(work)), command=command, shown=collection) as col:
-            yield col
+            yield FileSession(col=col, path=collection, how="read from a copy")
 
 
 def _load(path: Path, shown_as: str) -> Document:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..errors import EnvironmentFault
 from ..pipeline.build import Summary, build, compile_clean, default_output, tree_locked
 from ..pipeline.cache import Cache
 from ..pipeline.hooks import pause
@@ -21,10 +22,8 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
-from .anki_types import (kinds_by_id, private_values, removed_guids, restore_private, sync_notetypes,
-                         unblock_private_edits)
-from .collection import (AnkiNote, Applied, apply_plan, backup, backup_interval, last_backup, opened, read_applied,
-                         read_notes)
+from ..collection.route import session
+from .collection import AnkiNote, Applied, apply_plan, last_backup
 
 
 # A switch keeps card numbers. Only card 1 is the same fact on both sides (the forward card, c1):
@@ -91,6 +90,8 @@ class PushReport:
     removed_cards: tuple[tuple[str, str, int], ...] = ()  # (id, card, reviews)
     kept_cards: tuple[tuple[str, str, int], ...] = ()
     not_converted: tuple[str, ...] = ()  # switches that would remove a card, without --yes
+    unconverted: tuple[tuple[str, str], ...] = ()  # (id, why): switches the route can't make keeping reviews
+    route: str = ""  # how the collection was reached
     no_backup: str = ""  # why no backup was made, when none was
     retyped: tuple[str, ...] = ()  # the tree's own note types changed in place (fields mapped by name)
     private: int = 0  # notes whose private fields the import changed and push put back
@@ -112,6 +113,7 @@ class PushReport:
         lines += [f"not removed: card {i} {c} ({_reviews(n)}; the build no longer makes it; push --yes removes it)"
                   for i, c, n in self.kept_cards]
         lines += [f"not converted: {i} (the switch removes a card; push --yes does it)" for i in self.not_converted]
+        lines += [f"not converted: {i} ({why})" for i, why in self.unconverted]
         lines += [f"conflicting: {i} (the note type was changed in Anki; undo that in Tools → Manage Note Types)"
                   for i in self.conflicting]
         lines.append(f"pushed {self.summary.output}: {self.added} added, {self.updated} updated, "
@@ -121,11 +123,13 @@ class PushReport:
 
 
 def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force: bool = False, yes: bool = False,
-         confirm: Callable[[Sequence[str]], bool] | None = None, cache: Cache | None = None) -> PushReport:
+         confirm: Callable[[Sequence[str]], bool] | None = None, cache: Cache | None = None,
+         via: str | None = None) -> PushReport:
     """Build the tree, back the collection up when `backup_reason` says so, and apply the build to it.
 
     `confirm` asks before removing. The plan is made before the build (which never touches the
-    collection), so that the backup, when one is due, comes before anything is written.
+    collection), so that the backup, when one is due, comes before anything is written. `via` picks
+    the route (the file, or the running Anki); both make the same plan.
     """
     # The tree is compiled twice (to plan, then by the build): held in memory, the second reads nothing again.
     cache = cache if cache is not None and cache.in_memory else Cache(cache.folder if cache else None, memory=True)
@@ -133,37 +137,44 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
         compiled, before = compile_clean(cards_dir, cache=cache)  # every content error before anything is touched
         output = output or default_output(compiled.notes)
         check_output(output, cards_dir=cards_dir, force=force)  # before the backup: nothing happens if it's refused
+        # The file, or the running Anki (one step on its Edit → Undo); exit 3 before any write if neither.
         with locked(collection_lock(collection)) if collection.is_file() else tree_locked(cards_dir), \
-                opened(collection, command="push") as col:  # exit 3 while Anki has it open, before any write
+                session(collection, command="push", via=via, undo="deckbuild push",
+                        nids={key: entry.nid for key, entry in before.items.items()}) as col:
+            notetypes = compiled.tree.notetypes
+            col.check_own_types(notetypes, before)  # the live route refuses what it can't do yet, before any change
             tree_ids = [note.id for note in compiled.notes]
             gone = removed_items(before, tree_ids)  # the build keeps every tombstone: the same ids after it
-            applied = read_applied(col)
-            notetypes = compiled.tree.notetypes
+            applied = col.read_applied()
             nids = {key: entry.nid for key, entry in before.items.items()}
-            guids = {**removed_guids(col, before, gone), **{note.id: note.guid for note in compiled.notes}}
-            found = read_notes(col, tree_ids + gone, nids=nids, guids=guids, kinds=kinds_by_id(notetypes, col))
+            guids = {**col.removed_guids(before, gone), **{note.id: note.guid for note in compiled.notes}}
+            found = col.read_notes(tree_ids + gone, nids=nids, guids=guids, kinds=col.kinds(notetypes))
             plan = make_plan(notes=compiled.notes, found=found, gone=gone, applied=applied,
                              decks=tree_decks(compiled.notes, before))
+            plan, unconverted = _routable(plan, col)
             asked = plan.needs_yes()
             approved = bool(asked) and (yes or (confirm is not None and confirm(asked)))
+            if approved and plan.remove and not getattr(col, "can_remove_cards", True):
+                raise EnvironmentFault("AnkiConnect can't remove cards the build no longer makes: push with "
+                                       "deckbuild's add-on, or with Anki closed; nothing was changed")
             # A tree with its own note types may change them in the collection (sync_notetypes): always back up.
             reason = None if notetypes else backup_reason(plan, approved=approved, last=last_backup(collection),
-                                                          interval=backup_interval(col))
-            saved = backup(col, collection) if reason is None else None
+                                                          interval=col.backup_interval())
+            saved = col.backup() if reason is None else None
             pause("push-backup")
             summary = build(cards_dir=cards_dir, output=output, force=force, cache=cache)
             pause("push-build")
-            retyped = sync_notetypes(col, notetypes)  # before the import, which would refuse a changed type's notes
+            retyped = col.sync_notetypes(notetypes)  # before the import, which would refuse a changed type's notes
             if retyped:  # a type changed in place: its notes are read again, and the plan made again
-                found = read_notes(col, tree_ids + gone, nids=nids, guids=guids, kinds=kinds_by_id(notetypes, col))
+                found = col.read_notes(tree_ids + gone, nids=nids, guids=guids, kinds=col.kinds(notetypes))
                 plan = make_plan(notes=compiled.notes, found=found, gone=gone, applied=applied,
                                  decks=tree_decks(compiled.notes, before))
-            private = private_values(col, found, notetypes)
-            unblock_private_edits(col, compiled.notes, found, before, notetypes)
+            private = col.private_values(found, notetypes)
+            col.unblock_private_edits(compiled.notes, found, before, notetypes)
             done = apply_plan(col, plan=plan, approved=approved, found=found, applied=applied,
                               decks={note.id: note.deck for note in compiled.notes}, apkg=summary.output,
                               on_deleted=lambda ids: _prune(cards_dir, ids), notetypes=notetypes)
-            kept_private = restore_private(col, private)
+            kept_private = col.restore_private(private)
     convert = [c for c in plan.convert if c[0] not in done.blocked]
     converted_ids = {i for i, _, _ in convert}
     log = done.log
@@ -171,12 +182,24 @@ def push(*, cards_dir: Path, collection: Path, output: Path | None = None, force
         backup=saved, no_backup=reason or "", summary=summary, added=len(log["new"]),
         updated=len([i for i in log["updated"] if i not in converted_ids]) + len(convert) + len(plan.refill),
         unchanged=len([i for i in log["duplicate"] if i not in converted_ids and i not in plan.refill]),
-        conflicting=tuple(i for i in log["conflicting"] if i not in converted_ids and i not in done.blocked),
+        conflicting=tuple(i for i in log["conflicting"]
+                          if i not in converted_ids and i not in done.blocked and i not in dict(unconverted)),
         converted=tuple(convert), moved=plan.moves, left=plan.left, deleted=done.deleted,
         kept=tuple((i, n) for i, n in plan.delete if i not in done.deleted),
         removed_cards=tuple((i, name, n) for i, _, n, name in plan.remove if approved),
         kept_cards=tuple((i, name, n) for i, _, n, name in plan.remove if not approved),
-        not_converted=done.blocked, retyped=tuple(retyped), private=len(kept_private))
+        not_converted=done.blocked, unconverted=unconverted, route=col.describe(), retyped=tuple(retyped),
+        private=len(kept_private))
+
+
+def _routable(plan: Plan, col) -> tuple[Plan, tuple[tuple[str, str], ...]]:
+    """The plan without the switches the route can't make keeping reviews (and their cards' removals); those left."""
+    unconverted = tuple((i, why) for i, a, b in plan.convert if (why := col.cannot_switch(a, b)))
+    if not unconverted:
+        return plan, ()
+    left = {i for i, _ in unconverted}
+    return replace(plan, convert=tuple(c for c in plan.convert if c[0] not in left),
+                   remove=tuple(r for r in plan.remove if r[0] not in left)), unconverted
 
 
 def backup_reason(plan: Plan, *, approved: bool, last: tuple[Path, float] | None, interval: int,
