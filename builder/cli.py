@@ -436,7 +436,7 @@ def pull(cards_dir: Path, collection: Path, prefer: str | None, dry_run: bool, r
     both sides are left unsettled (--prefer anki or --prefer yaml settles them).
 
     """
-    from .commands.pull import pull as pull_edits, restore_state as restore
+    from .collection.pull import pull as pull_edits, restore_state as restore
 
     if restore_state:
         report = restore(cards_dir=cards_dir, collection=collection, dry_run=dry_run, via=via)
@@ -476,7 +476,7 @@ def push(cards_dir: Path, collection: Path, output: Path | None, force: bool, ye
     if dry_run:
         _predict(cards_dir, collection, via=via, cache=_cache(cache_dir, no_cache))
         return
-    from .commands.push import push as push_build
+    from .collection.push import push as push_build
 
     def confirm(lines) -> bool:
         """List the notes and cards to remove (with their reviews) and ask, but only a person at a terminal."""
@@ -508,7 +508,7 @@ def adopt(cards_dir: Path, collection: Path, deck: str) -> None:
     the very next push changes nothing. CARDS_DIR must not exist yet (or be empty). Anki must be
     closed. Needs the optional `anki` package: from a clone, pip install '.[anki]'.
     """
-    from .commands.adopt import adopt as adopt_deck
+    from .collection.adopt import adopt as adopt_deck
 
     report = adopt_deck(collection=collection, deck=deck, cards_dir=cards_dir)
     for line in report.lines():
@@ -517,7 +517,7 @@ def adopt(cards_dir: Path, collection: Path, deck: str) -> None:
 
 def _predict(cards_dir: Path, collection: Path, *, via: str | None, cache: Cache) -> None:
     """Print what importing the build would do, tried on a copy of the collection."""
-    from .commands.diff import predict
+    from .collection.diff import predict
 
     prediction = predict(cards_dir=cards_dir, collection=collection, cache=cache, via=via)
     if prediction.route:

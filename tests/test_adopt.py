@@ -103,7 +103,7 @@ def adopted_base(tmp_path_factory):
     anki.import_apkg(foreign_package(files))
     studied = review(anki, 30)
     anki.close()
-    from builder.commands.adopt import adopt
+    from builder.collection.adopt import adopt
 
     adopt(collection=anki.path, deck="Spanish", cards_dir=base / "cards")
     return base, studied
@@ -308,7 +308,7 @@ def first_edition(tmp_path_factory):
     from click.testing import CliRunner
 
     from builder.cli import cli
-    from builder.commands.adopt import adopt
+    from builder.collection.adopt import adopt
 
     base = tmp_path_factory.mktemp("first")
     cards = shutil.copytree(REPO / "cards", base / "shipped")

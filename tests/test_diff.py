@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.commands.diff import Prediction, predict
+from builder.collection.diff import Prediction, predict
 from conftest import log_counts
 
 OTHER = """\
@@ -195,7 +195,7 @@ def test_diff_compiles_through_the_build_cache_and_predicts_the_same_without_it(
 
 
 def test_read_notes_finds_each_note_whatever_note_ids_the_state_suggests(imported, anki):
-    from builder.commands.collection import read_notes
+    from builder.collection.store import read_notes
 
     anki.reopen()
     ids = ["microglia-first-line", "glia-means-glue", "moved-item", "never-imported"]

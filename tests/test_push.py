@@ -138,7 +138,7 @@ def test_push_dry_run_is_diff_and_reports_removed_notes(imported, deckbuild, ank
 
 @pytest.mark.parametrize("answer", [True, False])
 def test_without_yes_push_asks_with_the_list_and_deletes_only_on_yes(imported, anki, tmp_path, answer):
-    from builder.commands.push import push as push_build
+    from builder.collection.push import push as push_build
 
     deck = imported / "deck.yaml"
     deck.write_text(deck.read_text().replace(THIRD, ""))
@@ -329,7 +329,7 @@ def restore_backup(colpkg: Path, target: Path):
 
 
 def test_a_backup_never_replaces_an_earlier_one_of_the_same_name(anki, tmp_path):
-    from builder.commands.collection import backup
+    from builder.collection.store import backup
 
     first = backup(anki.col, anki.path)
     kept = first.read_bytes()
@@ -338,7 +338,7 @@ def test_a_backup_never_replaces_an_earlier_one_of_the_same_name(anki, tmp_path)
     same = tmp_path / "elsewhere"
     same.mkdir()
     (same / first.name).write_bytes(b"a later backup under an earlier name")
-    from builder.commands.collection import _keep
+    from builder.collection.store import _keep
 
     moved = _keep(same / first.name, first.parent)
     assert moved != first and first.read_bytes() == kept and moved.name.startswith(first.stem)

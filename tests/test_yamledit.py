@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.commands.yamledit import Change, edit
+from builder.collection.yamledit import Change, edit
 from builder.pipeline.load import load_file
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..commands import anki_types
-from ..commands.collection import (AnkiNote, Applied, _import_log, backup, backup_interval, convert_notes,
+from . import anki_types
+from .store import (AnkiNote, Applied, _import_log, backup, backup_interval, convert_notes,
                                    delete_notes, import_package, make_older, move_cards, notetype_fields,
                                    notetype_mods, read_applied, read_notes, remove_cards, write_applied)
 from ..pipeline.notetypes import NOTETYPES, NoteType

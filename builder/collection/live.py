@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..commands.collection import APPLIED, KINDS, AnkiCard, AnkiNote, Applied, applied_record, parse_applied
+from .store import APPLIED, KINDS, AnkiCard, AnkiNote, Applied, applied_record, parse_applied
 from ..errors import EnvironmentFault
 from ..pipeline.notetypes import NOTETYPES, NoteType
 from ..pipeline.render import guid_for

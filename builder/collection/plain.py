@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..commands.collection import AnkiCard, AnkiNote, Applied
+from .store import AnkiCard, AnkiNote, Applied
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import guid_for
 from .live import LiveSession, only_notes

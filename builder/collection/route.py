@@ -100,7 +100,7 @@ def session(collection: Path, *, command: str, via: str | None = None, undo: str
     `undo` names the one step a live change becomes on Anki's Edit → Undo; `nids` (item id -> note id, from the
     state file) is how plain AnkiConnect, whose notes carry no GUID, finds them.
     """
-    from ..commands.collection import opened
+    from .store import opened
 
     if via not in (None, *ROUTES):
         raise UsageError(f"--via must be one of {', '.join(ROUTES)}")
@@ -137,6 +137,6 @@ def copy_of(collection: Path, folder: Path, *, via: str | None = None) -> tuple[
         description = live.describe()
     else:
         description = f"via the collection file {collection} (read from a copy)"
-    from ..commands.collection import copy_to
+    from .store import copy_to
 
     return copy_to(collection, folder), description

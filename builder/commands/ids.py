@@ -11,7 +11,7 @@ from ..errors import ContentError
 from ..pipeline.load import Document, Map, Seq, load_file
 from ..model import Problem
 from ..pipeline.validate import CLOZE_ANSWER
-from .yamledit import Change, Edited, edit, write
+from ..collection.yamledit import Change, Edited, edit, write
 
 MAX_WORDS = 6
 # Words that say little about which card this is; dropped unless nothing else is left.

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from ..pipeline.build import compile_clean, now, plan
 from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.package import Row, write_apkg
-from ..collection.route import copy_of
+from .route import copy_of
 from .anki_types import kinds_by_id, removed_guids, sync_notetypes
-from .collection import import_package, opened, read_applied, read_notes
+from .store import import_package, opened, read_applied, read_notes
 from .push import Plan, make_plan, removed_items, tree_decks
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from ..pipeline.notetypes import NOTETYPES, NoteType
 if TYPE_CHECKING:
     from anki.collection import Collection
 
-    from .collection import AnkiNote
+    from .store import AnkiNote
 
 
 def kinds_by_id(notetypes: Mapping[str, NoteType], col: Collection | None = None) -> dict[int, str]:

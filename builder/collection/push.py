@@ -22,8 +22,8 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.output import check_output
 from ..model import Note
 from ..pipeline.state import FILENAME, State, read_state, save_state
-from ..collection.route import session
-from .collection import AnkiNote, Applied, apply_plan, last_backup
+from .route import session
+from .store import AnkiNote, Applied, apply_plan, last_backup
 
 
 # A switch keeps card numbers. Only card 1 is the same fact on both sides (the forward card, c1):

@@ -28,7 +28,7 @@ from ..model import Source
 from ..pipeline.lock import collection_lock, locked
 from ..pipeline.state import temp_prefix
 from .anki_types import sync_notetypes
-from .collection import backup, opened
+from .store import backup, opened
 from .typedpull import field_text
 from .unrender import to_markdown
 

@@ -8,7 +8,7 @@ from functools import cache
 
 from ..errors import UsageError
 from ..pipeline.render import markdown
-from .collection import INSTALL
+from .store import INSTALL
 
 _AROUND_TAGS = re.compile(r"\s*(<[^>]*>)\s*")
 _SPACES = re.compile(r"\s+")

@@ -20,10 +20,10 @@ from ..pipeline.notetypes import NOTETYPES
 from ..pipeline.render import MediaStore, note_digest, render_item
 from ..pipeline.state import FILENAME, Entry, State, save_state
 from ..pipeline.validate import validate_deck
-from ..collection.file import FileSession
-from ..collection.route import session
+from .file import FileSession
+from .route import session
 from .anki_types import kinds_by_id
-from .collection import AnkiNote, copy_to, opened
+from .store import AnkiNote, copy_to, opened
 from .typedpull import typed_changes, typed_digest, typed_keys
 from .push import removed_items
 from .unrender import same_html, to_markdown

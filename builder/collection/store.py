@@ -26,8 +26,8 @@ from .anki_types import item_ids
 if TYPE_CHECKING:
     from anki.collection import Collection
 
-    from ..collection.file import FileSession
-    from ..collection.live import LiveSession
+    from .file import FileSession
+    from .live import LiveSession
     from .push import Plan
 
     Steps = FileSession | LiveSession  # a route's session: what apply_plan calls
