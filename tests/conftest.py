@@ -245,15 +245,20 @@ def desktop(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def live(desktop, monkeypatch: pytest.MonkeyPatch):
     """The running Anki with an empty collection; deckbuild pointed at it (its base folder and port)."""
-    if not desktop.running():
-        desktop.start()
-    client = desktop.client()
+    return _emptied(desktop, key="", monkeypatch=monkeypatch)
+
+
+def _emptied(app, *, key: str | None, monkeypatch: pytest.MonkeyPatch):
+    """A running Anki (started if need be) with every note deleted, and deckbuild pointed at it."""
+    if not app.running():
+        app.start()
+    client = app.client(key=key)
     notes = client.call("findNotes", query="deck:*")
     if notes:
         client.call("deleteNotes", notes=notes)
-    for name, value in desktop.env().items():
+    for name, value in app.env().items():
         monkeypatch.setenv(name, value)
-    return desktop
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -281,13 +286,4 @@ def ankiconnect_desktop(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def ankiconnect(ankiconnect_desktop, monkeypatch: pytest.MonkeyPatch):
     """The running Anki with AnkiConnect, an empty collection, and deckbuild pointed at it."""
-    app = ankiconnect_desktop
-    if not app.running():
-        app.start()
-    client = app.client(key=None)
-    notes = client.call("findNotes", query="deck:*")
-    if notes:
-        client.call("deleteNotes", notes=notes)
-    for name, value in app.env().items():
-        monkeypatch.setenv(name, value)
-    return app
+    return _emptied(ankiconnect_desktop, key=None, monkeypatch=monkeypatch)

@@ -192,6 +192,23 @@ def test_another_profiles_collection_is_refused(live, write_tree, deckbuild, tmp
     assert "the running Anki has" in result.stderr and "another profile" in result.stderr
 
 
+def studied_with_a_copy(live, tmp_path: Path) -> Path:
+    """Review every card with the anki library while Anki is closed, then start it again; a copy of the
+    studied collection, for the same push through the file route, is returned."""
+    from conftest import Anki
+
+    live.stop()
+    anki = Anki(live.collection)
+    for card in anki.cards():
+        anki.answer(card.id)
+    anki.close()
+    reference = tmp_path / "file-route" / "collection.anki2"
+    reference.parent.mkdir()
+    shutil.copyfile(live.collection, reference)
+    live.start()
+    return reference
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """The collection file with plain sqlite3 (and the collation Anki's schema names)."""
     con = sqlite3.connect(path)
@@ -219,18 +236,8 @@ def collection_contents(path: Path) -> dict:
 
 def test_push_deletes_moves_and_converts_like_the_file_route_keeping_reviews(imported, live, deckbuild, tmp_path,
                                                                             monkeypatch):
-    from conftest import Anki
-
     cards = imported({"deck.yaml": DECK + THIRD})
-    live.stop()  # review every card, with the anki library, while Anki is closed
-    anki = Anki(live.collection)
-    for card in anki.cards():
-        anki.answer(card.id)
-    anki.close()
-    reference = tmp_path / "file-route" / "collection.anki2"
-    reference.parent.mkdir()
-    shutil.copyfile(live.collection, reference)
-    live.start()
+    reference = studied_with_a_copy(live, tmp_path)
     deck = cards / "deck.yaml"
     deck.write_text(deck.read_text().replace(THIRD, "").replace("deck: Test::Basics", "deck: Test::Moved").replace(
         "    cloze: \"The word 'glia' literally means {{c1::glue}}.\"",
@@ -379,7 +386,6 @@ def test_via_file_while_anki_runs_is_refused_even_after_anki_dropped_its_lock(im
 def test_push_removes_cards_and_converts_like_the_file_route_with_yes(live, write_tree, deckbuild, tmp_path,
                                                                        monkeypatch):
     """i16's card rules (only card 1 carries over a switch; other cards go only with --yes) on the live route."""
-    from conftest import Anki
     from test_push_cards import AFTER, BEFORE, GONE, tree
 
     cards = write_tree({"deck.yaml": tree(BEFORE)})
@@ -387,15 +393,7 @@ def test_push_removes_cards_and_converts_like_the_file_route_with_yes(live, writ
     assert deckbuild("build", cards, "-o", tmp_path / "out.apkg").exit_code == 0
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert live.client().call("importPackage", path=str((tmp_path / "out.apkg").resolve())) is True
-    live.stop()
-    anki = Anki(live.collection)
-    for card in anki.cards():
-        anki.answer(card.id)
-    anki.close()
-    reference = tmp_path / "file-route" / "collection.anki2"
-    reference.parent.mkdir()
-    shutil.copyfile(live.collection, reference)
-    live.start()
+    reference = studied_with_a_copy(live, tmp_path)
     (cards / "deck.yaml").write_text(tree(AFTER))
     twin = tmp_path / "twin"
     shutil.copytree(cards, twin)
